@@ -1,0 +1,12 @@
+// The hcmsn command-line program: every subcommand is a thin layer over the library that
+// registers its flags (each with help and a default) and a callback setting the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hcmsn::cli {
+
+void add_metrics_command(CLI::App& app, int& exit_code);
+void add_synth_embeddings_command(CLI::App& app, int& exit_code);
+
+}  // namespace hcmsn::cli

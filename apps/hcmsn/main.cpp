@@ -1,0 +1,57 @@
+#include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/threads.h"
+
+namespace {
+
+struct GlobalOptions {
+  int threads = 0;
+  std::string log_level = "info";
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hcmsn: zero-shot sketch-based image retrieval with the HCMSN model"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hcmsn 0.1.0");
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "CPU threads (0 = all available cores)")
+      ->envname("HCMSN_THREADS")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")
+      ->envname("HCMSN_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.parse_complete_callback([&] {
+    spdlog::set_level(spdlog::level::from_str(global.log_level));
+    spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+    hcmsn::util::set_num_threads(global.threads);
+  });
+
+  int exit_code = 0;
+  hcmsn::cli::add_metrics_command(app, exit_code);
+  hcmsn::cli::add_synth_embeddings_command(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const hcmsn::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,16 @@
+// Crash-safe file writes: data goes to a temporary file in the same directory, is flushed to
+// disk, then renamed over the target, so readers see the old file or the new one, never half.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace hcmsn::util {
+
+/// Atomically replaces `path` with `bytes`. Throws hcmsn::Error (naming the path) on failure.
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+/// Reads a whole file. Throws hcmsn::Error naming the path when it cannot be opened or read.
+std::string read_file(const std::string& path);
+
+}  // namespace hcmsn::util

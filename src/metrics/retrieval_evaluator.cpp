@@ -1,0 +1,347 @@
+#include "hcmsn/metrics/retrieval_evaluator.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "hcmsn/geometry/poincare_ball.h"
+#include "hcmsn/metrics/average_precision.h"
+#include "hcmsn/metrics/ranking.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/progress.h"
+
+namespace hcmsn::metrics {
+namespace {
+
+// Produces the (rows, N) ranking keys (lower = better) of queries [begin, end).
+using BlockKeys = std::function<torch::Tensor(int64_t begin, int64_t end)>;
+
+void check_labels(const Labels& labels, int64_t num_queries, int64_t num_gallery) {
+  HCMSN_CHECK(static_cast<int64_t>(labels.query.size()) == num_queries, "got ",
+              labels.query.size(), " query labels for ", num_queries,
+              " query rows; give one label per row");
+  HCMSN_CHECK(static_cast<int64_t>(labels.gallery.size()) == num_gallery, "got ",
+              labels.gallery.size(), " gallery labels for ", num_gallery,
+              " gallery rows; give one label per row");
+  HCMSN_CHECK(num_queries > 0, "no queries to evaluate");
+  HCMSN_CHECK(num_gallery > 0, "the gallery is empty; nothing to rank");
+  HCMSN_CHECK(num_gallery <= int64_t{UINT32_MAX}, "galleries over 2^32 items are not supported");
+}
+
+void check_options(const EvaluationOptions& o) {
+  HCMSN_CHECK(!o.ks.empty(), "give at least one K for Prec@K / mAP@K");
+  for (int64_t k : o.ks) HCMSN_CHECK(k > 0, "K must be positive, got ", k);
+  HCMSN_CHECK(o.memory_budget_bytes > 0, "the memory budget must be positive");
+}
+
+void check_finite(const torch::Tensor& x, const char* what) {
+  const auto finite = torch::isfinite(x).all(1);
+  if (!finite.all().item<bool>()) {
+    const int64_t row = (~finite).nonzero().index({0, 0}).item<int64_t>();
+    HCMSN_CHECK(false, what, " row ", row, " contains NaN or Inf");
+  }
+}
+
+std::string class_name(const Labels& labels, int64_t id) {
+  if (id >= 0 && id < static_cast<int64_t>(labels.class_names.size())) {
+    return labels.class_names[static_cast<size_t>(id)];
+  }
+  return std::to_string(id);
+}
+
+// Rows per block such that the key block and its temporaries (about 3 copies) fit the budget.
+int64_t block_rows(int64_t num_gallery, int64_t elem_size, int64_t budget) {
+  const int64_t per_row = std::max<int64_t>(1, 3 * num_gallery * elem_size);
+  return std::max<int64_t>(1, budget / per_row);
+}
+
+struct PerQuery {
+  std::vector<double> ap;
+  std::vector<std::vector<double>> prec, map;  // [k][query]
+};
+
+RetrievalResult evaluate_blocks(const BlockKeys& block_keys, torch::ScalarType dtype,
+                                int64_t num_queries, const Labels& labels,
+                                const EvaluationOptions& options, std::string metric_name,
+                                double curvature) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t num_gallery = static_cast<int64_t>(labels.gallery.size());
+  const size_t nk = options.ks.size();
+
+  // R per class.
+  std::map<int64_t, int64_t> relevant_count;
+  for (int64_t g : labels.gallery) ++relevant_count[g];
+  std::set<int64_t> empty_classes;
+  for (int64_t q : labels.query) {
+    if (relevant_count.find(q) == relevant_count.end()) empty_classes.insert(q);
+  }
+  if (!empty_classes.empty() && options.empty_queries == EmptyQueryPolicy::kError) {
+    std::string names;
+    for (int64_t c : empty_classes) names += (names.empty() ? "" : ", ") + class_name(labels, c);
+    HCMSN_CHECK(false, "query classes with no item in the gallery: ", names,
+                " (use --empty-queries zero|skip to count them as 0 or to skip them)");
+  }
+
+  PerQuery pq;
+  pq.ap.assign(static_cast<size_t>(num_queries), 0.0);
+  pq.prec.assign(nk, std::vector<double>(static_cast<size_t>(num_queries), 0.0));
+  pq.map.assign(nk, std::vector<double>(static_cast<size_t>(num_queries), 0.0));
+
+  const int64_t elem = dtype == torch::kFloat64 ? 8 : 4;
+  const int64_t rows = block_rows(num_gallery, elem, options.memory_budget_bytes);
+  util::Progress progress(num_queries, {"ranking", "queries", options.progress});
+  for (int64_t begin = 0; begin < num_queries; begin += rows) {
+    const int64_t end = std::min(num_queries, begin + rows);
+    const torch::Tensor keys = block_keys(begin, end).contiguous();
+    HCMSN_ASSERT(keys.size(0) == end - begin && keys.size(1) == num_gallery,
+                 "block keys have the wrong shape");
+    at::parallel_for(begin, end, 8, [&](int64_t b, int64_t e) {
+      RankingScratch scratch;
+      std::vector<double> ap_scratch;
+      for (int64_t q = b; q < e; ++q) {
+        const int64_t label = labels.query[static_cast<size_t>(q)];
+        const auto it = relevant_count.find(label);
+        const int64_t r = it == relevant_count.end() ? 0 : it->second;
+        if (r > 0) {
+          if (dtype == torch::kFloat64) {
+            rank_relevant(keys.data_ptr<double>() + (q - begin) * num_gallery, num_gallery,
+                          labels.gallery.data(), label, r, scratch);
+          } else {
+            rank_relevant(keys.data_ptr<float>() + (q - begin) * num_gallery, num_gallery,
+                          labels.gallery.data(), label, r, scratch);
+          }
+        } else {
+          scratch.ranks.clear();
+        }
+        const QueryMetrics m = query_metrics(scratch.ranks.data(), r, num_gallery, options.ks,
+                                             options.protocol, ap_scratch);
+        pq.ap[static_cast<size_t>(q)] = m.ap_all;
+        for (size_t j = 0; j < nk; ++j) {
+          pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];
+          pq.map[j][static_cast<size_t>(q)] = m.map_at[j];
+        }
+      }
+    });
+    progress.advance(end - begin);
+  }
+  progress.finish();
+
+  // Aggregation.
+  RetrievalResult res;
+  res.ks = options.ks;
+  res.num_queries = num_queries;
+  res.num_gallery = num_gallery;
+  res.protocol = options.protocol;
+  res.empty_queries = options.empty_queries;
+  res.metric = std::move(metric_name);
+  res.curvature = curvature;
+  res.per_query_ap = pq.ap;
+
+  struct Acc {
+    int64_t n = 0;      // queries of the class
+    int64_t used = 0;   // queries counted in averages
+    double ap = 0;
+    std::vector<double> prec, map;
+  };
+  std::map<int64_t, Acc> per_class;
+  const bool skip_empty = options.empty_queries == EmptyQueryPolicy::kSkip;
+  for (int64_t q = 0; q < num_queries; ++q) {
+    const int64_t label = labels.query[static_cast<size_t>(q)];
+    Acc& a = per_class[label];
+    if (a.prec.empty()) {
+      a.prec.assign(nk, 0.0);
+      a.map.assign(nk, 0.0);
+    }
+    ++a.n;
+    const bool empty = empty_classes.count(label) > 0;
+    if (empty) ++res.num_queries_without_relevant;
+    if (empty && skip_empty) continue;
+    ++a.used;
+    a.ap += pq.ap[static_cast<size_t>(q)];
+    for (size_t j = 0; j < nk; ++j) {
+      a.prec[j] += pq.prec[j][static_cast<size_t>(q)];
+      a.map[j] += pq.map[j][static_cast<size_t>(q)];
+    }
+  }
+
+  res.prec_at.assign(nk, 0.0);
+  res.map_at.assign(nk, 0.0);
+  int64_t total_used = 0;
+  int64_t classes_used = 0;
+  for (auto& [id, a] : per_class) {
+    ClassResult c;
+    c.name = class_name(labels, id);
+    c.num_queries = a.n;
+    const auto it = relevant_count.find(id);
+    c.num_relevant = it == relevant_count.end() ? 0 : it->second;
+    c.prec_at.assign(nk, 0.0);
+    c.map_at.assign(nk, 0.0);
+    if (a.used > 0) {
+      const double inv = 1.0 / static_cast<double>(a.used);
+      c.map_all = a.ap * inv;
+      for (size_t j = 0; j < nk; ++j) {
+        c.prec_at[j] = a.prec[j] * inv;
+        c.map_at[j] = a.map[j] * inv;
+      }
+      total_used += a.used;
+      ++classes_used;
+      if (options.protocol.averaging == Averaging::kClass) {
+        res.map_all += c.map_all;
+        for (size_t j = 0; j < nk; ++j) {
+          res.prec_at[j] += c.prec_at[j];
+          res.map_at[j] += c.map_at[j];
+        }
+      } else {
+        res.map_all += a.ap;
+        for (size_t j = 0; j < nk; ++j) {
+          res.prec_at[j] += a.prec[j];
+          res.map_at[j] += a.map[j];
+        }
+      }
+    }
+    res.per_class.push_back(std::move(c));
+  }
+  const int64_t denom = options.protocol.averaging == Averaging::kClass ? classes_used : total_used;
+  if (denom > 0) {
+    const double inv = 1.0 / static_cast<double>(denom);
+    res.map_all *= inv;
+    for (size_t j = 0; j < nk; ++j) {
+      res.prec_at[j] *= inv;
+      res.map_at[j] *= inv;
+    }
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return res;
+}
+
+}  // namespace
+
+std::string to_string(Metric m) {
+  switch (m) {
+    case Metric::kPoincare: return "poincare";
+    case Metric::kEuclidean: return "euclidean";
+    case Metric::kCosine: return "cosine";
+  }
+  return "?";
+}
+
+Metric parse_metric(const std::string& name) {
+  if (name == "poincare") return Metric::kPoincare;
+  if (name == "euclidean") return Metric::kEuclidean;
+  if (name == "cosine") return Metric::kCosine;
+  HCMSN_CHECK(false, "unknown metric '", name, "': use poincare, euclidean or cosine");
+  return Metric::kPoincare;
+}
+
+Labels encode_labels(const std::vector<std::string>& query, const std::vector<std::string>& gallery) {
+  std::set<std::string> names(query.begin(), query.end());
+  names.insert(gallery.begin(), gallery.end());
+  Labels out;
+  out.class_names.assign(names.begin(), names.end());
+  std::map<std::string, int64_t> id;
+  for (size_t i = 0; i < out.class_names.size(); ++i) id[out.class_names[i]] = static_cast<int64_t>(i);
+  out.query.reserve(query.size());
+  for (const auto& q : query) out.query.push_back(id[q]);
+  out.gallery.reserve(gallery.size());
+  for (const auto& g : gallery) out.gallery.push_back(id[g]);
+  return out;
+}
+
+RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch::Tensor& gallery_in,
+                                    const Labels& labels, const DistanceOptions& distance,
+                                    const EvaluationOptions& options) {
+  check_options(options);
+  HCMSN_CHECK(queries_in.defined() && gallery_in.defined(), "queries and gallery are required");
+  HCMSN_CHECK(queries_in.dim() == 2 && gallery_in.dim() == 2,
+              "queries and gallery must be 2-D (rows, dim); got ", queries_in.sizes(), " and ",
+              gallery_in.sizes());
+  HCMSN_CHECK(queries_in.size(1) == gallery_in.size(1), "queries have dimension ",
+              queries_in.size(1), " but the gallery has ", gallery_in.size(1),
+              "; both must come from the same model");
+  for (const auto* t : {&queries_in, &gallery_in}) {
+    HCMSN_CHECK(t->scalar_type() == torch::kFloat32 || t->scalar_type() == torch::kFloat64,
+                "embeddings must be float32 or float64, got ", t->scalar_type());
+  }
+  check_labels(labels, queries_in.size(0), gallery_in.size(0));
+  const auto dtype = (queries_in.scalar_type() == torch::kFloat64 ||
+                      gallery_in.scalar_type() == torch::kFloat64)
+                         ? torch::kFloat64
+                         : torch::kFloat32;
+  torch::NoGradGuard no_grad;
+  torch::Tensor queries = queries_in.detach().to(dtype).contiguous();
+  torch::Tensor gallery = gallery_in.detach().to(dtype).contiguous();
+  check_finite(queries, "query");
+  check_finite(gallery, "gallery");
+
+  const double c = distance.curvature;
+  HCMSN_CHECK(std::isfinite(c) && c >= 0, "curvature must be finite and >= 0 (the ball has ",
+              "curvature -c), got ", c);
+  BlockKeys keys;
+  switch (distance.metric) {
+    case Metric::kPoincare: {
+      if (c > 0) {
+        for (const auto& [t, what] : {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
+          const auto r = (t->to(torch::kFloat64).pow(2).sum(1) * c).sqrt();
+          const auto outside = r >= 1.0;
+          if (outside.any().item<bool>()) {
+            const int64_t row = outside.nonzero().index({0, 0}).item<int64_t>();
+            HCMSN_CHECK(false, what, " row ", row, " lies outside the Poincare ball of curvature -",
+                        c, " (sqrt(c)*|x| = ", r[row].item<double>(),
+                        " >= 1); pass the ball's curvature with --curvature, or use ",
+                        "--metric euclidean for tangent-space vectors");
+          }
+        }
+      }
+      keys = [&](int64_t b, int64_t e) {
+        return geometry::pairwise_ranking_key(queries.slice(0, b, e), gallery, c);
+      };
+      break;
+    }
+    case Metric::kEuclidean: {
+      const auto g2 = gallery.pow(2).sum(1).unsqueeze(0);
+      keys = [&, g2](int64_t b, int64_t e) {
+        // ‖y‖² − 2⟨x, y⟩: ‖x − y‖² without the per-row constant ‖x‖².
+        return torch::addmm(g2, queries.slice(0, b, e), gallery.t(), 1, -2);
+      };
+      break;
+    }
+    case Metric::kCosine: {
+      for (const auto& [t, what] : {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
+        const auto zero = t->pow(2).sum(1) == 0;
+        if (zero.any().item<bool>()) {
+          const int64_t row = zero.nonzero().index({0, 0}).item<int64_t>();
+          HCMSN_CHECK(false, what, " row ", row, " is the zero vector; cosine distance is undefined");
+        }
+        *t = torch::nn::functional::normalize(*t, torch::nn::functional::NormalizeFuncOptions().dim(1));
+      }
+      keys = [&](int64_t b, int64_t e) { return queries.slice(0, b, e).mm(gallery.t()).neg_(); };
+      break;
+    }
+  }
+  const double reported_c = distance.metric == Metric::kPoincare ? c : 0.0;
+  return evaluate_blocks(keys, dtype, queries.size(0), labels, options, to_string(distance.metric),
+                         reported_c);
+}
+
+RetrievalResult evaluate_scores(const torch::Tensor& scores_in, const Labels& labels,
+                                bool higher_is_better, const EvaluationOptions& options) {
+  check_options(options);
+  HCMSN_CHECK(scores_in.defined() && scores_in.dim() == 2,
+              "the score matrix must be 2-D (queries, gallery)");
+  HCMSN_CHECK(scores_in.scalar_type() == torch::kFloat32 || scores_in.scalar_type() == torch::kFloat64,
+              "scores must be float32 or float64, got ", scores_in.scalar_type());
+  check_labels(labels, scores_in.size(0), scores_in.size(1));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor scores = scores_in.detach().contiguous();
+  check_finite(scores, "score");
+  BlockKeys keys = [&](int64_t b, int64_t e) {
+    const auto block = scores.slice(0, b, e);
+    return higher_is_better ? block.neg() : block;
+  };
+  return evaluate_blocks(keys, scores.scalar_type(), scores.size(0), labels, options, "scores", 0.0);
+}
+
+}  // namespace hcmsn::metrics

@@ -1,0 +1,64 @@
+#include "support/test_support.h"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+namespace hcmsn::test {
+
+std::string fixture(const std::string& name) { return std::string(HCMSN_FIXTURES_DIR) + "/" + name; }
+
+std::string shared(const std::string& name) { return std::string(HCMSN_SHARED_DIR) + "/" + name; }
+
+std::string temp_dir(const std::string& tag) {
+  std::random_device rd;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hcmsn_test_" + tag + "_" + std::to_string(rd()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+double gradient_check_error(const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
+                            const std::vector<torch::Tensor>& inputs, double step) {
+  std::vector<torch::Tensor> xs;
+  for (const auto& x : inputs) xs.push_back(x.detach().to(torch::kFloat64).clone().requires_grad_(true));
+  const torch::Tensor out = f(xs);
+  const auto grads = torch::autograd::grad({out}, xs, {}, false, false, true);
+  double worst = 0.0;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    auto flat = xs[i].view(-1);
+    const auto analytic = grads[i].defined() ? grads[i].reshape(-1) : torch::zeros_like(flat);
+    for (int64_t j = 0; j < flat.numel(); ++j) {
+      const double orig = flat[j].item<double>();
+      flat[j] = orig + step;
+      const double up = f(xs).item<double>();
+      flat[j] = orig - step;
+      const double down = f(xs).item<double>();
+      flat[j] = orig;
+      const double numeric = (up - down) / (2 * step);
+      const double err = std::abs(analytic[j].item<double>() - numeric) / (1 + std::abs(numeric));
+      worst = std::max(worst, err);
+    }
+  }
+  return worst;
+}
+
+CommandResult run_cli(const std::string& args) {
+  CommandResult r;
+  const std::string cmd = std::string("'") + HCMSN_CLI_PATH + "' " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace hcmsn::test

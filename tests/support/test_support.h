@@ -1,0 +1,32 @@
+// Shared helpers of the test suite: fixture paths, a float64 finite-difference gradient check,
+// and running the hcmsn binary.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hcmsn::test {
+
+/// tests/fixtures/<name>
+std::string fixture(const std::string& name);
+/// ../shared/<name> (real data and weights; tests needing it skip when it is absent)
+std::string shared(const std::string& name);
+/// A fresh empty temporary directory (removed at process exit is not guaranteed).
+std::string temp_dir(const std::string& tag);
+
+/// Central finite differences of a scalar function f at `inputs` (float64, requires_grad not
+/// needed) against autograd. Returns the largest |analytic − numeric| / (1 + |numeric|).
+double gradient_check_error(const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
+                            const std::vector<torch::Tensor>& inputs, double step = 1e-6);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+/// Runs the hcmsn CLI with `args` (shell-quoted by the caller) and captures its output.
+CommandResult run_cli(const std::string& args);
+
+}  // namespace hcmsn::test
