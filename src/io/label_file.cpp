@@ -39,8 +39,10 @@ std::vector<std::string> read_labels(const std::string& path) {
 void write_labels(const std::string& path, const std::vector<std::string>& labels) {
   std::string out;
   for (const auto& l : labels) {
-    HCMSN_CHECK(l.find('\n') == std::string::npos && !trim(l).empty(),
-                "cannot write label '", l, "': labels must be non-empty single lines");
+    // Only labels that read_labels gives back unchanged.
+    HCMSN_CHECK(!l.empty() && trim(l) == l && l.find_first_of(std::string("\n\r\0", 3)) == std::string::npos,
+                "cannot write label '", l, "': labels must be non-empty single lines without ",
+                "surrounding whitespace or NUL bytes");
     out += l;
     out += '\n';
   }

@@ -42,6 +42,12 @@ class HeaderParser {
       const std::string key = parse_string();
       expect(':');
       if (key == "descr") {
+        skip_ws();
+        if (peek() == '[') {
+          throw Error(detail::concat(what_, ": unsupported dtype (a structured array, descr = ",
+                                     std::string(s_.substr(pos_, std::min<size_t>(60, s_.size() - pos_))),
+                                     "); save a plain float32 or float64 array"));
+        }
         h.descr = parse_string();
         have_descr = true;
       } else if (key == "fortran_order") {
@@ -61,6 +67,9 @@ class HeaderParser {
       skip_ws();
       if (peek() != '}') fail("expected ',' or '}'");
     }
+    ++pos_;  // '}'
+    skip_ws();
+    if (pos_ != s_.size()) fail("unexpected text after the header dict");
     if (!have_descr || !have_order || !have_shape) {
       fail("header lacks one of 'descr', 'fortran_order', 'shape'");
     }
@@ -199,10 +208,18 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& what) {
   HCMSN_CHECK(dtype.has_value(), what, ": unsupported dtype '", h.descr,
               "'; use float32 or float64 (e.g. arr.astype(np.float32))");
 
+  // Bytes of the shape without its zero dimensions must fit, so that no reordering of the
+  // shape (Fortran order) can overflow a size computation later.
   int64_t count = 1;
+  int64_t nonzero_bytes = static_cast<int64_t>(dtype->itemsize);
   for (int64_t dim : h.shape) {
-    HCMSN_CHECK(dim == 0 || count <= std::numeric_limits<int64_t>::max() / dim, what,
-                ": shape overflows");
+    if (dim == 0) {
+      count = 0;
+      continue;
+    }
+    HCMSN_CHECK(nonzero_bytes <= std::numeric_limits<int64_t>::max() / dim, what,
+                ": shape overflows (", dim, " in a shape too large for memory)");
+    nonzero_bytes *= dim;
     count *= dim;
   }
   const size_t payload = bytes.size() - prefix - header_len;
@@ -216,7 +233,7 @@ torch::Tensor parse_npy(std::string_view bytes, const std::string& what) {
   std::vector<int64_t> storage_shape = h.shape;
   if (h.fortran_order) std::reverse(storage_shape.begin(), storage_shape.end());
   torch::Tensor t = torch::empty(storage_shape, torch::TensorOptions().dtype(dtype->type));
-  std::memcpy(t.data_ptr(), bytes.data() + prefix + header_len, payload);
+  if (payload > 0) std::memcpy(t.data_ptr(), bytes.data() + prefix + header_len, payload);
   if (dtype->big_endian && dtype->itemsize > 1) {
     auto* p = static_cast<unsigned char*>(t.data_ptr());
     for (int64_t i = 0; i < count; ++i) {

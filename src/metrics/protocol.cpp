@@ -1,6 +1,5 @@
 #include "hcmsn/metrics/protocol.h"
 
-#include <sstream>
 #include <vector>
 
 #include "hcmsn/util/check.h"
@@ -33,11 +32,10 @@ std::string Protocol::description() const {
 Protocol Protocol::parse(const std::string& name) {
   Protocol p;
   if (name == "standard" || name == "default") return p;
-  std::stringstream ss(name);
-  std::string part;
-  bool any = false;
-  while (std::getline(ss, part, '+')) {
-    any = true;
+  size_t start = 0;
+  while (true) {
+    const size_t plus = name.find('+', start);
+    const std::string part = name.substr(start, plus == std::string::npos ? plus : plus - start);
     if (part == "voc") {
       p.ap = ApInterpolation::kVoc;
     } else if (part == "class-balanced") {
@@ -48,8 +46,9 @@ Protocol Protocol::parse(const std::string& name) {
       HCMSN_CHECK(false, "unknown protocol '", name, "': use 'standard' or any '+'-joined ",
                   "combination of 'voc', 'class-balanced', 'prec-min-kr'");
     }
+    if (plus == std::string::npos) break;
+    start = plus + 1;
   }
-  HCMSN_CHECK(any, "empty protocol name");
   return p;
 }
 

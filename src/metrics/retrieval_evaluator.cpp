@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -16,8 +17,18 @@
 namespace hcmsn::metrics {
 namespace {
 
-// Produces the (rows, N) ranking keys (lower = better) of queries [begin, end).
-using BlockKeys = std::function<torch::Tensor(int64_t begin, int64_t end)>;
+// How a block's ranking keys are formed (lower = better). For query row i and gallery item j,
+//   key_ij = max(row_offset_i + col_bias_j + scale · raw_ij, floor) · col_weight_j,
+// where raw is a (rows, N) block from `raw(begin, end)`: a matrix product or given scores. The
+// affine part runs inside the ranking's first pass instead of as separate tensor passes.
+struct KeySpec {
+  std::function<torch::Tensor(int64_t begin, int64_t end)> raw;
+  torch::Tensor row_offset;  // (Q) or undefined (0)
+  torch::Tensor col_bias;    // (N) or undefined (0)
+  torch::Tensor col_weight;  // (N) or undefined (1)
+  double scale = 1.0;
+  double floor = -std::numeric_limits<double>::infinity();
+};
 
 void check_labels(const Labels& labels, int64_t num_queries, int64_t num_gallery) {
   HCMSN_CHECK(static_cast<int64_t>(labels.query.size()) == num_queries, "got ",
@@ -63,7 +74,50 @@ struct PerQuery {
   std::vector<std::vector<double>> prec, map;  // [k][query]
 };
 
-RetrievalResult evaluate_blocks(const BlockKeys& block_keys, torch::ScalarType dtype,
+template <typename T>
+void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t begin, int64_t end,
+                const Labels& labels, const std::map<int64_t, int64_t>& relevant_count,
+                const EvaluationOptions& options, PerQuery& pq) {
+  const int64_t n = static_cast<int64_t>(labels.gallery.size());
+  const auto as_vector = [n](const torch::Tensor& t, double fill) {
+    return t.defined() ? t.to(c10::CppTypeToScalarType<T>::value).contiguous()
+                       : torch::full({n}, fill, c10::CppTypeToScalarType<T>::value);
+  };
+  const torch::Tensor bias = as_vector(spec.col_bias, 0.0);
+  const torch::Tensor weight = as_vector(spec.col_weight, 1.0);
+  const torch::Tensor offsets =
+      spec.row_offset.defined() ? spec.row_offset.to(torch::kFloat64).contiguous() : torch::Tensor();
+  const T* raw = raw_block.data_ptr<T>();
+  const T* b = bias.data_ptr<T>();
+  const T* w = weight.data_ptr<T>();
+  const T scale = static_cast<T>(spec.scale);
+  const T lo = static_cast<T>(spec.floor);
+  at::parallel_for(begin, end, 8, [&](int64_t qb, int64_t qe) {
+    RankingScratch scratch;
+    std::vector<double> ap_scratch;
+    for (int64_t q = qb; q < qe; ++q) {
+      const int64_t label = labels.query[static_cast<size_t>(q)];
+      const auto it = relevant_count.find(label);
+      const int64_t r = it == relevant_count.end() ? 0 : it->second;
+      scratch.ranks.clear();
+      if (r > 0) {
+        const T off = offsets.defined() ? static_cast<T>(offsets.data_ptr<double>()[q]) : T(0);
+        const T* row = raw + (q - begin) * n;
+        const auto key = [=](int64_t j) { return std::max(off + b[j] + scale * row[j], lo) * w[j]; };
+        rank_relevant_keys<T>(key, n, labels.gallery.data(), label, r, scratch);
+      }
+      const QueryMetrics m = query_metrics(scratch.ranks.data(), r, n, options.ks, options.protocol,
+                                           ap_scratch);
+      pq.ap[static_cast<size_t>(q)] = m.ap_all;
+      for (size_t j = 0; j < options.ks.size(); ++j) {
+        pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];
+        pq.map[j][static_cast<size_t>(q)] = m.map_at[j];
+      }
+    }
+  });
+}
+
+RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
                                 int64_t num_queries, const Labels& labels,
                                 const EvaluationOptions& options, std::string metric_name,
                                 double curvature) {
@@ -95,36 +149,14 @@ RetrievalResult evaluate_blocks(const BlockKeys& block_keys, torch::ScalarType d
   util::Progress progress(num_queries, {"ranking", "queries", options.progress});
   for (int64_t begin = 0; begin < num_queries; begin += rows) {
     const int64_t end = std::min(num_queries, begin + rows);
-    const torch::Tensor keys = block_keys(begin, end).contiguous();
-    HCMSN_ASSERT(keys.size(0) == end - begin && keys.size(1) == num_gallery,
-                 "block keys have the wrong shape");
-    at::parallel_for(begin, end, 8, [&](int64_t b, int64_t e) {
-      RankingScratch scratch;
-      std::vector<double> ap_scratch;
-      for (int64_t q = b; q < e; ++q) {
-        const int64_t label = labels.query[static_cast<size_t>(q)];
-        const auto it = relevant_count.find(label);
-        const int64_t r = it == relevant_count.end() ? 0 : it->second;
-        if (r > 0) {
-          if (dtype == torch::kFloat64) {
-            rank_relevant(keys.data_ptr<double>() + (q - begin) * num_gallery, num_gallery,
-                          labels.gallery.data(), label, r, scratch);
-          } else {
-            rank_relevant(keys.data_ptr<float>() + (q - begin) * num_gallery, num_gallery,
-                          labels.gallery.data(), label, r, scratch);
-          }
-        } else {
-          scratch.ranks.clear();
-        }
-        const QueryMetrics m = query_metrics(scratch.ranks.data(), r, num_gallery, options.ks,
-                                             options.protocol, ap_scratch);
-        pq.ap[static_cast<size_t>(q)] = m.ap_all;
-        for (size_t j = 0; j < nk; ++j) {
-          pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];
-          pq.map[j][static_cast<size_t>(q)] = m.map_at[j];
-        }
-      }
-    });
+    const torch::Tensor raw = spec.raw(begin, end).contiguous();
+    HCMSN_ASSERT(raw.size(0) == end - begin && raw.size(1) == num_gallery && raw.scalar_type() == dtype,
+                 "raw block has the wrong shape or dtype");
+    if (dtype == torch::kFloat64) {
+      rank_block<double>(spec, raw, begin, end, labels, relevant_count, options, pq);
+    } else {
+      rank_block<float>(spec, raw, begin, end, labels, relevant_count, options, pq);
+    }
     progress.advance(end - begin);
   }
   progress.finish();
@@ -279,7 +311,10 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
   const double c = distance.curvature;
   HCMSN_CHECK(std::isfinite(c) && c >= 0, "curvature must be finite and >= 0 (the ball has ",
               "curvature -c), got ", c);
-  BlockKeys keys;
+  KeySpec spec;
+  const auto product = [&queries, &gallery](int64_t b, int64_t e) {
+    return queries.slice(0, b, e).mm(gallery.t());
+  };
   switch (distance.metric) {
     case Metric::kPoincare: {
       if (c > 0) {
@@ -293,19 +328,25 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
                         " >= 1); pass the ball's curvature with --curvature, or use ",
                         "--metric euclidean for tangent-space vectors");
           }
+          // Same boundary handling as geometry::pairwise_distance.
+          *t = geometry::project(*t, c);
         }
       }
-      keys = [&](int64_t b, int64_t e) {
-        return geometry::pairwise_ranking_key(queries.slice(0, b, e), gallery, c);
-      };
+      // geometry::pairwise_ranking_key, fused: ‖x − y‖² / (1 − c‖y‖²), clamped at 0.
+      const auto y2 = gallery.to(torch::kFloat64).pow(2).sum(1);
+      spec.raw = product;
+      spec.row_offset = queries.to(torch::kFloat64).pow(2).sum(1);
+      spec.col_bias = y2;
+      spec.col_weight = 1.0 / (1.0 - c * y2);
+      spec.scale = -2.0;
+      spec.floor = 0.0;
       break;
     }
     case Metric::kEuclidean: {
-      const auto g2 = gallery.pow(2).sum(1).unsqueeze(0);
-      keys = [&, g2](int64_t b, int64_t e) {
-        // ‖y‖² − 2⟨x, y⟩: ‖x − y‖² without the per-row constant ‖x‖².
-        return torch::addmm(g2, queries.slice(0, b, e), gallery.t(), 1, -2);
-      };
+      // ‖y‖² − 2⟨x, y⟩: ‖x − y‖² without the per-row constant ‖x‖².
+      spec.raw = product;
+      spec.col_bias = gallery.to(torch::kFloat64).pow(2).sum(1);
+      spec.scale = -2.0;
       break;
     }
     case Metric::kCosine: {
@@ -317,12 +358,13 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
         }
         *t = torch::nn::functional::normalize(*t, torch::nn::functional::NormalizeFuncOptions().dim(1));
       }
-      keys = [&](int64_t b, int64_t e) { return queries.slice(0, b, e).mm(gallery.t()).neg_(); };
+      spec.raw = product;
+      spec.scale = -1.0;
       break;
     }
   }
   const double reported_c = distance.metric == Metric::kPoincare ? c : 0.0;
-  return evaluate_blocks(keys, dtype, queries.size(0), labels, options, to_string(distance.metric),
+  return evaluate_blocks(spec, dtype, queries.size(0), labels, options, to_string(distance.metric),
                          reported_c);
 }
 
@@ -337,11 +379,10 @@ RetrievalResult evaluate_scores(const torch::Tensor& scores_in, const Labels& la
   torch::NoGradGuard no_grad;
   const torch::Tensor scores = scores_in.detach().contiguous();
   check_finite(scores, "score");
-  BlockKeys keys = [&](int64_t b, int64_t e) {
-    const auto block = scores.slice(0, b, e);
-    return higher_is_better ? block.neg() : block;
-  };
-  return evaluate_blocks(keys, scores.scalar_type(), scores.size(0), labels, options, "scores", 0.0);
+  KeySpec spec;
+  spec.raw = [&scores](int64_t b, int64_t e) { return scores.slice(0, b, e); };
+  spec.scale = higher_is_better ? -1.0 : 1.0;
+  return evaluate_blocks(spec, scores.scalar_type(), scores.size(0), labels, options, "scores", 0.0);
 }
 
 }  // namespace hcmsn::metrics

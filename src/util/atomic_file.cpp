@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -44,6 +45,9 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  HCMSN_CHECK(!std::filesystem::is_directory(path, ec), "cannot read '", path,
+              "': it is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   HCMSN_CHECK(in.good(), "cannot open '", path, "': ", std::strerror(errno));
   std::ostringstream out;
