@@ -19,10 +19,12 @@ namespace {
 
 // How a block's ranking keys are formed (lower = better). For query row i and gallery item j,
 //   key_ij = max(row_offset_i + col_bias_j + scale · raw_ij, floor) · col_weight_j,
-// where raw is a (rows, N) block from `raw(begin, end)`: a matrix product or given scores. The
-// affine part runs inside the ranking's first pass instead of as separate tensor passes.
+// where raw is the (rows, N) block for queries [begin, end) from `raw(begin, end, buffer)`: a
+// matrix product written into `buffer` (allocated once, so blocks do not page-fault fresh
+// memory) or a view of given scores. The affine part runs inside the ranking's first pass
+// instead of as separate tensor passes.
 struct KeySpec {
-  std::function<torch::Tensor(int64_t begin, int64_t end)> raw;
+  std::function<torch::Tensor(int64_t begin, int64_t end, torch::Tensor& buffer)> raw;
   torch::Tensor row_offset;  // (Q) or undefined (0)
   torch::Tensor col_bias;    // (N) or undefined (0)
   torch::Tensor col_weight;  // (N) or undefined (1)
@@ -63,9 +65,10 @@ std::string class_name(const Labels& labels, int64_t id) {
   return std::to_string(id);
 }
 
-// Rows per block such that the key block and its temporaries (about 3 copies) fit the budget.
+// Rows per block such that the block of raw products fits the budget (keys are formed on the
+// fly, so the block is the only large buffer).
 int64_t block_rows(int64_t num_gallery, int64_t elem_size, int64_t budget) {
-  const int64_t per_row = std::max<int64_t>(1, 3 * num_gallery * elem_size);
+  const int64_t per_row = std::max<int64_t>(1, num_gallery * elem_size);
   return std::max<int64_t>(1, budget / per_row);
 }
 
@@ -147,9 +150,10 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
   const int64_t elem = dtype == torch::kFloat64 ? 8 : 4;
   const int64_t rows = block_rows(num_gallery, elem, options.memory_budget_bytes);
   util::Progress progress(num_queries, {"ranking", "queries", options.progress});
+  torch::Tensor buffer = torch::empty({std::min(rows, num_queries), num_gallery}, torch::TensorOptions().dtype(dtype));
   for (int64_t begin = 0; begin < num_queries; begin += rows) {
     const int64_t end = std::min(num_queries, begin + rows);
-    const torch::Tensor raw = spec.raw(begin, end).contiguous();
+    const torch::Tensor raw = spec.raw(begin, end, buffer).contiguous();
     HCMSN_ASSERT(raw.size(0) == end - begin && raw.size(1) == num_gallery && raw.scalar_type() == dtype,
                  "raw block has the wrong shape or dtype");
     if (dtype == torch::kFloat64) {
@@ -312,8 +316,9 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
   HCMSN_CHECK(std::isfinite(c) && c >= 0, "curvature must be finite and >= 0 (the ball has ",
               "curvature -c), got ", c);
   KeySpec spec;
-  const auto product = [&queries, &gallery](int64_t b, int64_t e) {
-    return queries.slice(0, b, e).mm(gallery.t());
+  const auto product = [&queries, &gallery](int64_t b, int64_t e, torch::Tensor& buffer) {
+    auto out = buffer.slice(0, 0, e - b);
+    return torch::mm_out(out, queries.slice(0, b, e), gallery.t());
   };
   switch (distance.metric) {
     case Metric::kPoincare: {
@@ -380,7 +385,7 @@ RetrievalResult evaluate_scores(const torch::Tensor& scores_in, const Labels& la
   const torch::Tensor scores = scores_in.detach().contiguous();
   check_finite(scores, "score");
   KeySpec spec;
-  spec.raw = [&scores](int64_t b, int64_t e) { return scores.slice(0, b, e); };
+  spec.raw = [&scores](int64_t b, int64_t e, torch::Tensor&) { return scores.slice(0, b, e); };
   spec.scale = higher_is_better ? -1.0 : 1.0;
   return evaluate_blocks(spec, scores.scalar_type(), scores.size(0), labels, options, "scores", 0.0);
 }

@@ -1,119 +1,66 @@
-// Ranking one query's gallery: stable argsort of keys (ascending, ties by gallery index), and
-// the ranks of the items relevant to the query.
+// Ranking one query's gallery: the 1-based ranks of the items relevant to the query when the
+// gallery is ordered by ascending key (= distance), ties broken by gallery index.
 //
-// Floats are mapped to unsigned integers with the same order (sign-magnitude flip, −0 = +0) and
-// sorted by an LSD radix sort with 11-bit digits: 3 passes for float32, at most 6 for float64,
-// each O(N); the digit histograms are all counted while the keys are produced, and passes where
-// every key shares the digit are skipped. Being stable on input order, the sort breaks ties by
-// gallery index with no extra work. NaN keys are not supported: callers reject them first.
+// Only the ranks of the R relevant items are needed, not a full sort: keys are spread over
+// about N/4 value buckets by a monotone map (so a lower bucket never holds a larger key), every
+// bucket is counted, and only the buckets that hold a relevant item are gathered and sorted
+// exactly by (key, index). That is three linear passes plus small sorts, and the ranks equal
+// those of a full stable sort. Keys are compared after rounding to T (float or double); −0
+// equals +0. Non-finite keys are allowed (they share one bucket) but NaN is not: callers reject
+// non-finite input first.
 //
-// Keys come from a functor `key(j)` so that callers can compute them on the fly from a raw
-// matrix product (no separate elementwise passes over the distance block).
+// Keys come from a functor `key(j)` so that callers compute them on the fly from a raw matrix
+// product (no separate elementwise passes over the distance block).
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::metrics {
 
-inline constexpr int kRadixBits = 11;
-inline constexpr uint32_t kRadixBuckets = 1u << kRadixBits;
-
-/// A float64 sort element: the order-preserving key and the gallery index.
-struct KeyIndex64 {
-  uint64_t key;
-  uint32_t idx;
-};
-
 /// Reusable per-thread storage (sized on first use).
 struct RankingScratch {
-  std::vector<uint64_t> a, b;        // float32 path: key << 32 | index
-  std::vector<KeyIndex64> a64, b64;  // float64 path
-  std::vector<std::array<uint32_t, kRadixBuckets>> hist;  // one histogram per digit
-  std::vector<uint32_t> order;       // the permutation found by the last sort
-  std::vector<int64_t> ranks;        // output of rank_relevant
+  std::vector<int64_t> ranks;  // the output of rank_relevant
+  std::vector<double> keys;
+  std::vector<uint32_t> bucket_of;
+  std::vector<uint32_t> bucket_start;  // items before each bucket
+  std::vector<uint32_t> gather_start;  // offsets of the marked buckets in `members`
+  std::vector<uint32_t> cursor;
+  std::vector<uint8_t> marked;         // bucket holds a relevant item
+  std::vector<std::pair<double, uint32_t>> members;
 };
 
 namespace detail {
-
-inline uint32_t ordered_bits(float f) {
-  uint32_t u;
-  if (f == 0.0f) f = 0.0f;  // −0 sorts with +0
-  std::memcpy(&u, &f, sizeof(u));
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
-inline uint64_t ordered_bits(double f) {
-  uint64_t u;
-  if (f == 0.0) f = 0.0;
-  std::memcpy(&u, &f, sizeof(u));
-  return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
-}
-
-/// Sorts scratch.a (float32 path) or scratch.a64 (float64 path) given their histograms and
-/// writes the permutation to scratch.order.
-void sort_packed32(RankingScratch& s, int64_t n);
-void sort_packed64(RankingScratch& s, int64_t n);
-
+/// Ranks of the relevant items given s.keys[0..n) and their min and max. Fills s.ranks.
+void rank_relevant_bucketed(int64_t n, double lo, double hi, const int64_t* gallery_labels,
+                            int64_t label, int64_t num_relevant, RankingScratch& s);
 }  // namespace detail
 
-/// Stable ascending argsort of key(0..n) into scratch.order. T is float or double.
-template <typename T, typename KeyFn>
-void argsort_keys(KeyFn key, int64_t n, RankingScratch& s) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double keys");
-  HCMSN_ASSERT(n >= 0 && n <= int64_t{UINT32_MAX}, "gallery too large for 32-bit indices");
-  const auto un = static_cast<size_t>(n);
-  constexpr size_t kDigits = std::is_same_v<T, float> ? 3 : 6;
-  s.hist.resize(kDigits);
-  for (auto& h : s.hist) h.fill(0);
-  if constexpr (std::is_same_v<T, float>) {
-    s.a.resize(un);
-    s.b.resize(un);
-    auto& h = s.hist;
-    for (int64_t j = 0; j < n; ++j) {
-      const uint32_t u = detail::ordered_bits(static_cast<float>(key(j)));
-      s.a[static_cast<size_t>(j)] = (static_cast<uint64_t>(u) << 32) | static_cast<uint64_t>(j);
-      ++h[0][u & (kRadixBuckets - 1)];
-      ++h[1][(u >> kRadixBits) & (kRadixBuckets - 1)];
-      ++h[2][u >> (2 * kRadixBits)];
-    }
-    detail::sort_packed32(s, n);
-  } else {
-    s.a64.resize(un);
-    s.b64.resize(un);
-    for (int64_t j = 0; j < n; ++j) {
-      const uint64_t u = detail::ordered_bits(static_cast<double>(key(j)));
-      s.a64[static_cast<size_t>(j)] = KeyIndex64{u, static_cast<uint32_t>(j)};
-      for (size_t d = 0; d < kDigits; ++d) ++s.hist[d][(u >> (d * kRadixBits)) & (kRadixBuckets - 1)];
-    }
-    detail::sort_packed64(s, n);
-  }
-}
-
-/// Stable ascending argsort of an array into `order`.
-template <typename T>
-void argsort(const T* keys, int64_t n, std::vector<uint32_t>& order, RankingScratch& s) {
-  argsort_keys<T>([keys](int64_t j) { return keys[j]; }, n, s);
-  order = s.order;
-}
-
 /// Fills scratch.ranks with the ascending 1-based ranks of the gallery items whose label equals
-/// `label` in the ranking of key(0..n) (ascending = better). `num_relevant` is how many there
-/// are (the scan stops once all are found).
+/// `label` in the ranking of key(0..n). `num_relevant` is how many such items there are.
 template <typename T, typename KeyFn>
 void rank_relevant_keys(KeyFn key, int64_t n, const int64_t* gallery_labels, int64_t label,
                         int64_t num_relevant, RankingScratch& s) {
-  argsort_keys<T>(key, n, s);
-  s.ranks.clear();
-  for (int64_t r = 0; r < n && static_cast<int64_t>(s.ranks.size()) < num_relevant; ++r) {
-    if (gallery_labels[s.order[static_cast<size_t>(r)]] == label) s.ranks.push_back(r + 1);
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double keys");
+  HCMSN_ASSERT(n >= 0 && n <= int64_t{UINT32_MAX}, "gallery too large for 32-bit indices");
+  s.keys.resize(static_cast<size_t>(n));
+  double lo = 0.0, hi = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    // Rounded to T first: the ranking is that of the T-valued keys (exact in double).
+    double k = static_cast<double>(static_cast<T>(key(j)));
+    if (k == 0.0) k = 0.0;  // −0 ties with +0
+    s.keys[static_cast<size_t>(j)] = k;
+    if (j == 0 || k < lo) lo = k;
+    if (j == 0 || k > hi) hi = k;
   }
+  detail::rank_relevant_bucketed(n, lo, hi, gallery_labels, label, num_relevant, s);
 }
 
+/// rank_relevant_keys over an array of keys.
 template <typename T>
 void rank_relevant(const T* keys, int64_t n, const int64_t* gallery_labels, int64_t label,
                    int64_t num_relevant, RankingScratch& s) {
