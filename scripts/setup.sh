@@ -18,7 +18,7 @@ done
 packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-pthread
-  libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libopencv-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy
 )

@@ -1,5 +1,4 @@
 // hcmsn metrics: retrieval metrics from embeddings or a score matrix.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -12,6 +11,7 @@
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -67,17 +67,17 @@ int run_metrics(const MetricsOptions& o) {
   }
 
   if (result.num_queries_without_relevant > 0) {
-    spdlog::warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
+    util::log_warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
                  result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
   }
   std::cout << metrics::format_table(result, o.per_class);
   if (!o.json_out.empty()) {
     util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
-    spdlog::info("wrote {}", o.json_out);
+    util::log_info("wrote {}", o.json_out);
   }
   if (!o.per_query_out.empty()) {
     io::write_npy(o.per_query_out, torch::tensor(result.per_query_ap, torch::kFloat64));
-    spdlog::info("wrote per-query AP to {}", o.per_query_out);
+    util::log_info("wrote per-query AP to {}", o.per_query_out);
   }
   return 0;
 }

@@ -1,6 +1,5 @@
 // hcmsn synth-embeddings: writes synthetic class-structured embeddings and label files, the
 // built-in example input of `hcmsn metrics` (defaults: Sketchy split-1 test sizes).
-#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <memory>
@@ -10,6 +9,7 @@
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -38,7 +38,7 @@ int run_synth(SynthOptions o) {
   io::write_npy(dir + "gallery.npy", e.gallery);
   io::write_labels(dir + "query_labels.txt", class_names(e.query_labels));
   io::write_labels(dir + "gallery_labels.txt", class_names(e.gallery_labels));
-  spdlog::info("wrote {} queries and {} gallery items (d = {}, {} classes, c = {}) to {}",
+  util::log_info("wrote {} queries and {} gallery items (d = {}, {} classes, c = {}) to {}",
                e.queries.size(0), e.gallery.size(0), o.data.dim, o.data.num_classes,
                o.data.curvature, o.out);
   return 0;

@@ -1,5 +1,4 @@
 #include <c10/util/Exception.h>
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -7,6 +6,7 @@
 
 #include "commands.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
 #include "hcmsn/util/threads.h"
 
 namespace {
@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
       ->envname("HCMSN_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.parse_complete_callback([&] {
-    spdlog::set_level(spdlog::level::from_str(global.log_level));
-    spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+    hcmsn::util::set_log_level(hcmsn::util::parse_log_level(global.log_level));
     hcmsn::util::set_num_threads(global.threads);
   });
 
