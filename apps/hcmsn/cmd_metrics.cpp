@@ -59,7 +59,8 @@ int run_metrics(const MetricsOptions& o) {
     HCMSN_CHECK(q.size(0) == static_cast<int64_t>(query_names.size()), o.queries, " has ",
                 q.size(0), " rows but ", o.query_labels, " has ", query_names.size(), " labels");
     HCMSN_CHECK(g.size(0) == static_cast<int64_t>(gallery_names.size()), o.gallery, " has ",
-                g.size(0), " rows but ", o.gallery_labels, " has ", gallery_names.size(), " labels");
+                g.size(0), " rows but ", o.gallery_labels, " has ", gallery_names.size(),
+                " labels");
     metrics::DistanceOptions dist;
     dist.metric = metrics::parse_metric(o.metric);
     dist.curvature = o.curvature;
@@ -68,7 +69,7 @@ int run_metrics(const MetricsOptions& o) {
 
   if (result.num_queries_without_relevant > 0) {
     util::log_warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
-                 result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
+                   result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
   }
   std::cout << metrics::format_table(result, o.per_class);
   if (!o.json_out.empty()) {
@@ -93,7 +94,8 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--queries", o->queries, "query embeddings, .npy float32/float64 (Q, d)");
   cmd->add_option("--query-labels", o->query_labels, "query labels, one per line")->required();
   cmd->add_option("--gallery", o->gallery, "gallery embeddings, .npy float32/float64 (N, d)");
-  cmd->add_option("--gallery-labels", o->gallery_labels, "gallery labels, one per line")->required();
+  cmd->add_option("--gallery-labels", o->gallery_labels, "gallery labels, one per line")
+      ->required();
   cmd->add_option("--scores", o->scores, "instead of embeddings: a (Q, N) score matrix .npy");
   cmd->add_option("--scores-are", o->scores_are, "whether --scores holds similarities or distances")
       ->check(CLI::IsMember({"similarities", "distances"}))
@@ -116,8 +118,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
                   "queries whose class has no gallery item: count as 0, skip, or fail")
       ->check(CLI::IsMember({"zero", "skip", "error"}))
       ->capture_default_str();
-  cmd->add_option("--memory-budget", o->memory_budget_mb,
-                  "MiB for a block of the distance matrix")
+  cmd->add_option("--memory-budget", o->memory_budget_mb, "MiB for a block of the distance matrix")
       ->capture_default_str();
   cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
   cmd->add_flag("--quiet", o->quiet, "no progress output");

@@ -39,8 +39,8 @@ int run_synth(SynthOptions o) {
   io::write_labels(dir + "query_labels.txt", class_names(e.query_labels));
   io::write_labels(dir + "gallery_labels.txt", class_names(e.gallery_labels));
   util::log_info("wrote {} queries and {} gallery items (d = {}, {} classes, c = {}) to {}",
-               e.queries.size(0), e.gallery.size(0), o.data.dim, o.data.num_classes,
-               o.data.curvature, o.out);
+                 e.queries.size(0), e.gallery.size(0), o.data.dim, o.data.num_classes,
+                 o.data.curvature, o.out);
   return 0;
 }
 
@@ -54,13 +54,24 @@ void add_synth_embeddings_command(CLI::App& app, int& exit_code) {
       "gallery.npy, query_labels.txt, gallery_labels.txt) to try `hcmsn metrics` on.");
   auto& d = o->data;
   cmd->add_option("--out", o->out, "output directory")->capture_default_str();
-  cmd->add_option("--queries", d.num_queries, "number of queries")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--gallery", d.num_gallery, "number of gallery items")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--dim", d.dim, "embedding dimension")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--classes", d.num_classes, "number of classes")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--curvature", d.curvature, "c of the ball (0 = Euclidean)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--queries", d.num_queries, "number of queries")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--gallery", d.num_gallery, "number of gallery items")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--dim", d.dim, "embedding dimension")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--classes", d.num_classes, "number of classes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--curvature", d.curvature, "c of the ball (0 = Euclidean)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--query-noise", d.query_noise, "noise norm of queries")->capture_default_str();
-  cmd->add_option("--gallery-noise", d.gallery_noise, "noise norm of gallery items")->capture_default_str();
+  cmd->add_option("--gallery-noise", d.gallery_noise, "noise norm of gallery items")
+      ->capture_default_str();
   cmd->add_option("--seed", d.seed, "random seed")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}))

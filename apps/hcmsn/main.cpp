@@ -16,9 +16,7 @@ struct GlobalOptions {
   std::string log_level = "info";
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"hcmsn: zero-shot sketch-based image retrieval with the HCMSN model"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "hcmsn 0.1.0");
@@ -42,15 +40,24 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const hcmsn::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const c10::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what_without_backtrace());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Every failure ends as one "error: ..." line and exit code 1, never an abort.
+  try {
+    return run(argc, argv);
+  } catch (const hcmsn::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "error: unknown failure\n");
+  }
+  return 1;
 }

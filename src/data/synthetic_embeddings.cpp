@@ -38,8 +38,8 @@ SyntheticEmbeddings make_synthetic_embeddings(const SyntheticEmbeddingOptions& o
   auto sample = [&](const std::vector<int64_t>& labels, double noise) {
     const auto idx = torch::tensor(labels, torch::kInt64);
     const auto n = static_cast<int64_t>(labels.size());
-    const auto tangent =
-        centres.index_select(0, idx) + torch::randn({n, o.dim}, gen, torch::kFloat64) * (noise * scale);
+    const auto tangent = centres.index_select(0, idx) +
+                         torch::randn({n, o.dim}, gen, torch::kFloat64) * (noise * scale);
     return geometry::expmap0(tangent, o.curvature).to(o.dtype).contiguous();
   };
   out.queries = sample(out.query_labels, o.query_noise);

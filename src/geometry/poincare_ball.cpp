@@ -11,9 +11,9 @@ namespace {
 using namespace detail;  // NOLINT(google-build-using-namespace): private helpers
 
 void check_float(const torch::Tensor& x, const char* what) {
-  HCMSN_CHECK(x.defined() && (x.scalar_type() == torch::kFloat32 ||
-                              x.scalar_type() == torch::kFloat64),
-              what, " must be a float32 or float64 tensor");
+  HCMSN_CHECK(
+      x.defined() && (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kFloat64),
+      what, " must be a float32 or float64 tensor");
   HCMSN_CHECK(x.dim() >= 1, what, " must have at least one dimension (..., d)");
 }
 
@@ -40,9 +40,13 @@ torch::Tensor Curvature::like(const torch::Tensor& x) const {
   return torch::scalar_tensor(value_, x.options());
 }
 
-double Curvature::value() const { return tensor_.defined() ? tensor_.item<double>() : value_; }
+double Curvature::value() const {
+  return tensor_.defined() ? tensor_.item<double>() : value_;
+}
 
-double boundary_eps(torch::ScalarType dtype) { return dtype == torch::kFloat64 ? 1e-10 : 1e-5; }
+double boundary_eps(torch::ScalarType dtype) {
+  return dtype == torch::kFloat64 ? 1e-10 : 1e-5;
+}
 
 torch::Tensor project(const torch::Tensor& x, const Curvature& c, double eps) {
   check_float(x, "project: x");
@@ -50,8 +54,8 @@ torch::Tensor project(const torch::Tensor& x, const Curvature& c, double eps) {
   const auto sqrt_c = c.like(x).sqrt();
   const auto r = sqrt_c * safe_norm(x);
   const double max_r = 1.0 - eps;
-  const auto scale = torch::where(r > max_r, max_r / torch::where(r > max_r, r, torch::ones_like(r)),
-                                  torch::ones_like(r));
+  const auto scale = torch::where(
+      r > max_r, max_r / torch::where(r > max_r, r, torch::ones_like(r)), torch::ones_like(r));
   return x * scale;
 }
 
@@ -110,8 +114,8 @@ torch::Tensor distance(const torch::Tensor& x, const torch::Tensor& y, const Cur
   const auto cc = c.like(x);
   const auto sqrt_c = cc.sqrt();
   const auto diff2 = (xp - yp).pow(2).sum(-1, true);
-  const auto q = diff2 / (one_minus_c_norm2(safe_norm(xp), sqrt_c) *
-                          one_minus_c_norm2(safe_norm(yp), sqrt_c));
+  const auto q =
+      diff2 / (one_minus_c_norm2(safe_norm(xp), sqrt_c) * one_minus_c_norm2(safe_norm(yp), sqrt_c));
   return distance_from_q(q, cc).squeeze(-1);
 }
 
@@ -124,7 +128,8 @@ torch::Tensor distance_mobius(const torch::Tensor& x, const torch::Tensor& y, co
   return (2 * n * artanhc((sqrt_c * n).clamp_max(max_r))).squeeze(-1);
 }
 
-torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c) {
+torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y,
+                                const Curvature& c) {
   check_float(x, "pairwise_distance: x");
   check_float(y, "pairwise_distance: y");
   HCMSN_CHECK(x.dim() == 2 && y.dim() == 2 && x.size(1) == y.size(1),

@@ -8,11 +8,15 @@
 namespace hcmsn::geometry::detail {
 
 // Smallest squared norm treated as non-zero: keeps sqrt's gradient finite at 0.
-inline double min_sq_norm(torch::ScalarType t) { return t == torch::kFloat64 ? 1e-200 : 1e-30; }
+inline double min_sq_norm(torch::ScalarType t) {
+  return t == torch::kFloat64 ? 1e-200 : 1e-30;
+}
 
 // Below this argument the ratio functions switch to their Taylor series (the next term is far
 // below the dtype's epsilon there), which also keeps their gradients finite at 0.
-inline double series_cutoff(torch::ScalarType t) { return t == torch::kFloat64 ? 1e-4 : 1e-2; }
+inline double series_cutoff(torch::ScalarType t) {
+  return t == torch::kFloat64 ? 1e-4 : 1e-2;
+}
 
 // ‖x‖ over the last dimension, keepdim, with a zero-safe gradient.
 inline torch::Tensor safe_norm(const torch::Tensor& x) {
@@ -69,7 +73,9 @@ inline torch::Tensor asinhc(const torch::Tensor& s) {
 inline torch::Tensor arcosh1p_over_sqrt2z(const torch::Tensor& z) {
   return with_series(
       z, [](const torch::Tensor& t) { return (t + (t * (t + 2)).sqrt()).log1p() / (2 * t).sqrt(); },
-      [](const torch::Tensor& t) { return 1 - t / 12 + t * t * (3.0 / 160.0) - t * t * t * (5.0 / 896.0); });
+      [](const torch::Tensor& t) {
+        return 1 - t / 12 + t * t * (3.0 / 160.0) - t * t * t * (5.0 / 896.0);
+      });
 }
 
 // 1 − c‖x‖² from the norm, as (1 − √c‖x‖)(1 + √c‖x‖); positive for projected points.

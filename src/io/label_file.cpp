@@ -40,7 +40,8 @@ void write_labels(const std::string& path, const std::vector<std::string>& label
   std::string out;
   for (const auto& l : labels) {
     // Only labels that read_labels gives back unchanged.
-    HCMSN_CHECK(!l.empty() && trim(l) == l && l.find_first_of(std::string("\n\r\0", 3)) == std::string::npos,
+    HCMSN_CHECK(!l.empty() && trim(l) == l &&
+                    l.find_first_of(std::string("\n\r\0", 3)) == std::string::npos,
                 "cannot write label '", l, "': labels must be non-empty single lines without ",
                 "surrounding whitespace or NUL bytes");
     out += l;

@@ -44,9 +44,10 @@ class HeaderParser {
       if (key == "descr") {
         skip_ws();
         if (peek() == '[') {
-          throw Error(detail::concat(what_, ": unsupported dtype (a structured array, descr = ",
-                                     std::string(s_.substr(pos_, std::min<size_t>(60, s_.size() - pos_))),
-                                     "); save a plain float32 or float64 array"));
+          throw Error(
+              detail::concat(what_, ": unsupported dtype (a structured array, descr = ",
+                             std::string(s_.substr(pos_, std::min<size_t>(60, s_.size() - pos_))),
+                             "); save a plain float32 or float64 array"));
         }
         h.descr = parse_string();
         have_descr = true;
@@ -172,19 +173,27 @@ std::optional<DType> parse_descr(const std::string& d) {
 
 const char* descr_of(torch::ScalarType t) {
   switch (t) {
-    case torch::kFloat32: return "<f4";
-    case torch::kFloat64: return "<f8";
-    case torch::kInt32: return "<i4";
-    case torch::kInt64: return "<i8";
-    case torch::kUInt8: return "|u1";
-    case torch::kBool: return "|b1";
-    default: return nullptr;
+    case torch::kFloat32:
+      return "<f4";
+    case torch::kFloat64:
+      return "<f8";
+    case torch::kInt32:
+      return "<i4";
+    case torch::kInt64:
+      return "<i8";
+    case torch::kUInt8:
+      return "|u1";
+    case torch::kBool:
+      return "|b1";
+    default:
+      return nullptr;
   }
 }
 
 uint32_t read_le(const char* p, size_t n) {
   uint32_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (size_t i = 0; i < n; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
@@ -192,7 +201,8 @@ uint32_t read_le(const char* p, size_t n) {
 
 torch::Tensor parse_npy(std::string_view bytes, const std::string& what) {
   HCMSN_CHECK(bytes.size() >= kMagicLen + 2 && std::memcmp(bytes.data(), kMagic, kMagicLen) == 0,
-              what, ": not a .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save");
+              what,
+              ": not a .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save");
   const int major = static_cast<unsigned char>(bytes[6]);
   HCMSN_CHECK(major >= 1 && major <= 3, what, ": unsupported .npy format version ", major,
               " (1, 2 and 3 are supported)");

@@ -35,8 +35,8 @@ QueryMetrics query_metrics(const int64_t* ranks, int64_t num_relevant, int64_t g
     return sum;
   };
 
-  m.ap_all = (voc ? interpolate(num_relevant) : plain(num_relevant)) /
-             static_cast<double>(num_relevant);
+  m.ap_all =
+      (voc ? interpolate(num_relevant) : plain(num_relevant)) / static_cast<double>(num_relevant);
   for (size_t j = 0; j < ks.size(); ++j) {
     const int64_t k = ks[j];
     const int64_t hits = std::upper_bound(ranks, ranks + num_relevant, k) - ranks;

@@ -54,9 +54,12 @@ Protocol Protocol::parse(const std::string& name) {
 
 std::string to_string(EmptyQueryPolicy p) {
   switch (p) {
-    case EmptyQueryPolicy::kZero: return "zero";
-    case EmptyQueryPolicy::kSkip: return "skip";
-    case EmptyQueryPolicy::kError: return "error";
+    case EmptyQueryPolicy::kZero:
+      return "zero";
+    case EmptyQueryPolicy::kSkip:
+      return "skip";
+    case EmptyQueryPolicy::kError:
+      return "error";
   }
   return "?";
 }

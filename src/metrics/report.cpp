@@ -5,8 +5,8 @@
 namespace hcmsn::metrics {
 namespace {
 
-void add_k_metrics(nlohmann::json& j, const std::vector<int64_t>& ks, const std::vector<double>& prec,
-                   const std::vector<double>& map) {
+void add_k_metrics(nlohmann::json& j, const std::vector<int64_t>& ks,
+                   const std::vector<double>& prec, const std::vector<double>& map) {
   for (size_t i = 0; i < ks.size(); ++i) {
     j["prec@" + std::to_string(ks[i])] = prec[i];
     j["map@" + std::to_string(ks[i])] = map[i];
@@ -48,12 +48,14 @@ std::string format_table(const RetrievalResult& r, bool per_class) {
   out += fmt::format(" | {} queries x {} gallery | {:.2f} s\n", r.num_queries, r.num_gallery,
                      r.seconds);
   std::string header = fmt::format("{:<24}{:>10}", "", "mAP@all");
-  for (int64_t k : r.ks) header += fmt::format("{:>10}{:>10}", fmt::format("P@{}", k), fmt::format("mAP@{}", k));
+  for (int64_t k : r.ks)
+    header += fmt::format("{:>10}{:>10}", fmt::format("P@{}", k), fmt::format("mAP@{}", k));
   out += header + "\n";
   auto row = [&](const std::string& name, double map_all, const std::vector<double>& prec,
                  const std::vector<double>& map) {
     std::string line = fmt::format("{:<24}{:>10.4f}", name.substr(0, 23), map_all);
-    for (size_t i = 0; i < r.ks.size(); ++i) line += fmt::format("{:>10.4f}{:>10.4f}", prec[i], map[i]);
+    for (size_t i = 0; i < r.ks.size(); ++i)
+      line += fmt::format("{:>10.4f}{:>10.4f}", prec[i], map[i]);
     return line + "\n";
   };
   out += row("all", r.map_all, r.prec_at, r.map_at);

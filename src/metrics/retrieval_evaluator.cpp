@@ -33,9 +33,8 @@ struct KeySpec {
 };
 
 void check_labels(const Labels& labels, int64_t num_queries, int64_t num_gallery) {
-  HCMSN_CHECK(static_cast<int64_t>(labels.query.size()) == num_queries, "got ",
-              labels.query.size(), " query labels for ", num_queries,
-              " query rows; give one label per row");
+  HCMSN_CHECK(static_cast<int64_t>(labels.query.size()) == num_queries, "got ", labels.query.size(),
+              " query labels for ", num_queries, " query rows; give one label per row");
   HCMSN_CHECK(static_cast<int64_t>(labels.gallery.size()) == num_gallery, "got ",
               labels.gallery.size(), " gallery labels for ", num_gallery,
               " gallery rows; give one label per row");
@@ -88,8 +87,9 @@ void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t beg
   };
   const torch::Tensor bias = as_vector(spec.col_bias, 0.0);
   const torch::Tensor weight = as_vector(spec.col_weight, 1.0);
-  const torch::Tensor offsets =
-      spec.row_offset.defined() ? spec.row_offset.to(torch::kFloat64).contiguous() : torch::Tensor();
+  const torch::Tensor offsets = spec.row_offset.defined()
+                                    ? spec.row_offset.to(torch::kFloat64).contiguous()
+                                    : torch::Tensor();
   const T* raw = raw_block.data_ptr<T>();
   const T* b = bias.data_ptr<T>();
   const T* w = weight.data_ptr<T>();
@@ -106,11 +106,13 @@ void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t beg
       if (r > 0) {
         const T off = offsets.defined() ? static_cast<T>(offsets.data_ptr<double>()[q]) : T(0);
         const T* row = raw + (q - begin) * n;
-        const auto key = [=](int64_t j) { return std::max(off + b[j] + scale * row[j], lo) * w[j]; };
+        const auto key = [=](int64_t j) {
+          return std::max(off + b[j] + scale * row[j], lo) * w[j];
+        };
         rank_relevant_keys<T>(key, n, labels.gallery.data(), label, r, scratch);
       }
-      const QueryMetrics m = query_metrics(scratch.ranks.data(), r, n, options.ks, options.protocol,
-                                           ap_scratch);
+      const QueryMetrics m =
+          query_metrics(scratch.ranks.data(), r, n, options.ks, options.protocol, ap_scratch);
       pq.ap[static_cast<size_t>(q)] = m.ap_all;
       for (size_t j = 0; j < options.ks.size(); ++j) {
         pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];
@@ -120,10 +122,9 @@ void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t beg
   });
 }
 
-RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
-                                int64_t num_queries, const Labels& labels,
-                                const EvaluationOptions& options, std::string metric_name,
-                                double curvature) {
+RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, int64_t num_queries,
+                                const Labels& labels, const EvaluationOptions& options,
+                                std::string metric_name, double curvature) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t num_gallery = static_cast<int64_t>(labels.gallery.size());
   const size_t nk = options.ks.size();
@@ -150,12 +151,14 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
   const int64_t elem = dtype == torch::kFloat64 ? 8 : 4;
   const int64_t rows = block_rows(num_gallery, elem, options.memory_budget_bytes);
   util::Progress progress(num_queries, {"ranking", "queries", options.progress});
-  torch::Tensor buffer = torch::empty({std::min(rows, num_queries), num_gallery}, torch::TensorOptions().dtype(dtype));
+  torch::Tensor buffer =
+      torch::empty({std::min(rows, num_queries), num_gallery}, torch::TensorOptions().dtype(dtype));
   for (int64_t begin = 0; begin < num_queries; begin += rows) {
     const int64_t end = std::min(num_queries, begin + rows);
     const torch::Tensor raw = spec.raw(begin, end, buffer).contiguous();
-    HCMSN_ASSERT(raw.size(0) == end - begin && raw.size(1) == num_gallery && raw.scalar_type() == dtype,
-                 "raw block has the wrong shape or dtype");
+    HCMSN_ASSERT(
+        raw.size(0) == end - begin && raw.size(1) == num_gallery && raw.scalar_type() == dtype,
+        "raw block has the wrong shape or dtype");
     if (dtype == torch::kFloat64) {
       rank_block<double>(spec, raw, begin, end, labels, relevant_count, options, pq);
     } else {
@@ -177,8 +180,8 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
   res.per_query_ap = pq.ap;
 
   struct Acc {
-    int64_t n = 0;      // queries of the class
-    int64_t used = 0;   // queries counted in averages
+    int64_t n = 0;     // queries of the class
+    int64_t used = 0;  // queries counted in averages
     double ap = 0;
     std::vector<double> prec, map;
   };
@@ -257,9 +260,12 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype,
 
 std::string to_string(Metric m) {
   switch (m) {
-    case Metric::kPoincare: return "poincare";
-    case Metric::kEuclidean: return "euclidean";
-    case Metric::kCosine: return "cosine";
+    case Metric::kPoincare:
+      return "poincare";
+    case Metric::kEuclidean:
+      return "euclidean";
+    case Metric::kCosine:
+      return "cosine";
   }
   return "?";
 }
@@ -272,13 +278,15 @@ Metric parse_metric(const std::string& name) {
   return Metric::kPoincare;
 }
 
-Labels encode_labels(const std::vector<std::string>& query, const std::vector<std::string>& gallery) {
+Labels encode_labels(const std::vector<std::string>& query,
+                     const std::vector<std::string>& gallery) {
   std::set<std::string> names(query.begin(), query.end());
   names.insert(gallery.begin(), gallery.end());
   Labels out;
   out.class_names.assign(names.begin(), names.end());
   std::map<std::string, int64_t> id;
-  for (size_t i = 0; i < out.class_names.size(); ++i) id[out.class_names[i]] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < out.class_names.size(); ++i)
+    id[out.class_names[i]] = static_cast<int64_t>(i);
   out.query.reserve(query.size());
   for (const auto& q : query) out.query.push_back(id[q]);
   out.gallery.reserve(gallery.size());
@@ -286,8 +294,9 @@ Labels encode_labels(const std::vector<std::string>& query, const std::vector<st
   return out;
 }
 
-RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch::Tensor& gallery_in,
-                                    const Labels& labels, const DistanceOptions& distance,
+RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in,
+                                    const torch::Tensor& gallery_in, const Labels& labels,
+                                    const DistanceOptions& distance,
                                     const EvaluationOptions& options) {
   check_options(options);
   HCMSN_CHECK(queries_in.defined() && gallery_in.defined(), "queries and gallery are required");
@@ -302,10 +311,10 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
                 "embeddings must be float32 or float64, got ", t->scalar_type());
   }
   check_labels(labels, queries_in.size(0), gallery_in.size(0));
-  const auto dtype = (queries_in.scalar_type() == torch::kFloat64 ||
-                      gallery_in.scalar_type() == torch::kFloat64)
-                         ? torch::kFloat64
-                         : torch::kFloat32;
+  const auto dtype =
+      (queries_in.scalar_type() == torch::kFloat64 || gallery_in.scalar_type() == torch::kFloat64)
+          ? torch::kFloat64
+          : torch::kFloat32;
   torch::NoGradGuard no_grad;
   torch::Tensor queries = queries_in.detach().to(dtype).contiguous();
   torch::Tensor gallery = gallery_in.detach().to(dtype).contiguous();
@@ -323,7 +332,8 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
   switch (distance.metric) {
     case Metric::kPoincare: {
       if (c > 0) {
-        for (const auto& [t, what] : {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
+        for (const auto& [t, what] :
+             {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
           const auto r = (t->to(torch::kFloat64).pow(2).sum(1) * c).sqrt();
           const auto outside = r >= 1.0;
           if (outside.any().item<bool>()) {
@@ -359,9 +369,11 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in, const torch
         const auto zero = t->pow(2).sum(1) == 0;
         if (zero.any().item<bool>()) {
           const int64_t row = zero.nonzero().index({0, 0}).item<int64_t>();
-          HCMSN_CHECK(false, what, " row ", row, " is the zero vector; cosine distance is undefined");
+          HCMSN_CHECK(false, what, " row ", row,
+                      " is the zero vector; cosine distance is undefined");
         }
-        *t = torch::nn::functional::normalize(*t, torch::nn::functional::NormalizeFuncOptions().dim(1));
+        *t = torch::nn::functional::normalize(*t,
+                                              torch::nn::functional::NormalizeFuncOptions().dim(1));
       }
       spec.raw = product;
       spec.scale = -1.0;
@@ -378,8 +390,9 @@ RetrievalResult evaluate_scores(const torch::Tensor& scores_in, const Labels& la
   check_options(options);
   HCMSN_CHECK(scores_in.defined() && scores_in.dim() == 2,
               "the score matrix must be 2-D (queries, gallery)");
-  HCMSN_CHECK(scores_in.scalar_type() == torch::kFloat32 || scores_in.scalar_type() == torch::kFloat64,
-              "scores must be float32 or float64, got ", scores_in.scalar_type());
+  HCMSN_CHECK(
+      scores_in.scalar_type() == torch::kFloat32 || scores_in.scalar_type() == torch::kFloat64,
+      "scores must be float32 or float64, got ", scores_in.scalar_type());
   check_labels(labels, scores_in.size(0), scores_in.size(1));
   torch::NoGradGuard no_grad;
   const torch::Tensor scores = scores_in.detach().contiguous();
@@ -387,7 +400,8 @@ RetrievalResult evaluate_scores(const torch::Tensor& scores_in, const Labels& la
   KeySpec spec;
   spec.raw = [&scores](int64_t b, int64_t e, torch::Tensor&) { return scores.slice(0, b, e); };
   spec.scale = higher_is_better ? -1.0 : 1.0;
-  return evaluate_blocks(spec, scores.scalar_type(), scores.size(0), labels, options, "scores", 0.0);
+  return evaluate_blocks(spec, scores.scalar_type(), scores.size(0), labels, options, "scores",
+                         0.0);
 }
 
 }  // namespace hcmsn::metrics

@@ -30,7 +30,9 @@ Progress::Progress(int64_t total, ProgressOptions options)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(int64_t n) {
   if (finished_) return;
@@ -64,9 +66,8 @@ void Progress::draw(bool final) {
     bar.resize(kWidth, '.');
     std::fprintf(stderr, "\r%s [%s] %3.0f%% %lld/%lld %s, %.1f %s/s, %s %s", options_.label.c_str(),
                  bar.c_str(), 100.0 * frac, static_cast<long long>(done_),
-                 static_cast<long long>(total_), options_.unit.c_str(), rate,
-                 options_.unit.c_str(), final ? "took" : "ETA",
-                 format_duration(final ? elapsed : eta).c_str());
+                 static_cast<long long>(total_), options_.unit.c_str(), rate, options_.unit.c_str(),
+                 final ? "took" : "ETA", format_duration(final ? elapsed : eta).c_str());
     if (final) std::fputc('\n', stderr);
   } else {
     std::fprintf(stderr, "%s: %lld/%lld %s (%.0f%%), %.1f %s/s, %s %s\n", options_.label.c_str(),

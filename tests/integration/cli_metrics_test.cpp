@@ -17,8 +17,10 @@ class CliMetrics : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::temp_dir("cli_metrics");
-    const auto r = test::run_cli("--log-level warn synth-embeddings --queries 300 --gallery 400 --dim 16 "
-                                 "--classes 5 --curvature 0.5 --out '" + dir_ + "'");
+    const auto r = test::run_cli(
+        "--log-level warn synth-embeddings --queries 300 --gallery 400 --dim 16 "
+        "--classes 5 --curvature 0.5 --out '" +
+        dir_ + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
@@ -38,12 +40,14 @@ class CliMetrics : public ::testing::Test {
 };
 
 TEST_F(CliMetrics, JsonHoldsTheRequiredFieldsAndMatchesTheLibrary) {
-  const auto r = test::run_cli(base_args() + " --curvature 0.5 --k 10,50 --json '" + path("m.json") + "'");
+  const auto r =
+      test::run_cli(base_args() + " --curvature 0.5 --k 10,50 --json '" + path("m.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("m.json"));
   const auto j = nlohmann::json::parse(in);
-  for (const char* key : {"map_all", "prec@10", "map@10", "prec@50", "map@50", "num_queries",
-                          "num_gallery", "protocol", "metric", "curvature", "seconds", "per_class"}) {
+  for (const char* key :
+       {"map_all", "prec@10", "map@10", "prec@50", "map@50", "num_queries", "num_gallery",
+        "protocol", "metric", "curvature", "seconds", "per_class"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["num_queries"], 300);
@@ -79,9 +83,10 @@ TEST_F(CliMetrics, ScoreMatrixInput) {
   const auto q = io::read_npy(path("queries.npy"));
   const auto g = io::read_npy(path("gallery.npy"));
   io::write_npy(path("scores.npy"), q.mm(g.t()));
-  const auto r = test::run_cli("metrics --quiet --scores '" + path("scores.npy") + "' --query-labels '" +
-                               path("query_labels.txt") + "' --gallery-labels '" +
-                               path("gallery_labels.txt") + "' --json '" + path("s.json") + "'");
+  const auto r =
+      test::run_cli("metrics --quiet --scores '" + path("scores.npy") + "' --query-labels '" +
+                    path("query_labels.txt") + "' --gallery-labels '" + path("gallery_labels.txt") +
+                    "' --json '" + path("s.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("s.json"));
   EXPECT_EQ(nlohmann::json::parse(in)["metric"], "scores");
@@ -92,7 +97,8 @@ TEST_F(CliMetrics, BadInputGetsAClearError) {
   // Truncated .npy.
   {
     const std::string bytes = io::to_npy_bytes(io::read_npy(path("queries.npy")));
-    std::ofstream(path("trunc.npy"), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+    std::ofstream(path("trunc.npy"), std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
   }
   expect_failure(base_args("trunc.npy"), "truncated");
   // Dimension mismatch.
@@ -111,9 +117,9 @@ TEST_F(CliMetrics, BadInputGetsAClearError) {
   expect_failure(base_args() + " --k 0", "K must be positive");
   // Row/label count mismatch.
   io::write_labels(path("few.txt"), {"class_0", "class_1"});
-  expect_failure("metrics --quiet --queries '" + path("queries.npy") + "' --query-labels '" + path("few.txt") +
-                     "' --gallery '" + path("gallery.npy") + "' --gallery-labels '" +
-                     path("gallery_labels.txt") + "'",
+  expect_failure("metrics --quiet --queries '" + path("queries.npy") + "' --query-labels '" +
+                     path("few.txt") + "' --gallery '" + path("gallery.npy") +
+                     "' --gallery-labels '" + path("gallery_labels.txt") + "'",
                  "labels");
   // Empty gallery.
   io::write_npy(path("empty.npy"), torch::zeros({0, 16}));
@@ -126,9 +132,10 @@ TEST_F(CliMetrics, BadInputGetsAClearError) {
   auto labels = io::read_labels(path("query_labels.txt"));
   labels[0] = "unicorn";
   io::write_labels(path("ql_unknown.txt"), labels);
-  expect_failure("metrics --quiet --empty-queries error --curvature 0.5 --queries '" + path("queries.npy") +
-                     "' --query-labels '" + path("ql_unknown.txt") + "' --gallery '" +
-                     path("gallery.npy") + "' --gallery-labels '" + path("gallery_labels.txt") + "'",
+  expect_failure("metrics --quiet --empty-queries error --curvature 0.5 --queries '" +
+                     path("queries.npy") + "' --query-labels '" + path("ql_unknown.txt") +
+                     "' --gallery '" + path("gallery.npy") + "' --gallery-labels '" +
+                     path("gallery_labels.txt") + "'",
                  "unicorn");
 }
 

@@ -9,23 +9,29 @@
 
 namespace hcmsn::test {
 
-std::string fixture(const std::string& name) { return std::string(HCMSN_FIXTURES_DIR) + "/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(HCMSN_FIXTURES_DIR) + "/" + name;
+}
 
-std::string shared(const std::string& name) { return std::string(HCMSN_SHARED_DIR) + "/" + name; }
+std::string shared(const std::string& name) {
+  return std::string(HCMSN_SHARED_DIR) + "/" + name;
+}
 
 std::string temp_dir(const std::string& tag) {
   std::random_device rd;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hcmsn_test_" + tag + "_" + std::to_string(rd()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hcmsn_test_" + tag + "_" + std::to_string(rd()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
 }
 
-double gradient_check_error(const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
-                            const std::vector<torch::Tensor>& inputs, double step) {
+double gradient_check_error(
+    const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
+    const std::vector<torch::Tensor>& inputs, double step) {
   std::vector<torch::Tensor> xs;
-  for (const auto& x : inputs) xs.push_back(x.detach().to(torch::kFloat64).clone().requires_grad_(true));
+  for (const auto& x : inputs)
+    xs.push_back(x.detach().to(torch::kFloat64).clone().requires_grad_(true));
   const torch::Tensor out = f(xs);
   const auto grads = torch::autograd::grad({out}, xs, {}, false, false, true);
   double worst = 0.0;

@@ -19,8 +19,9 @@ std::string temp_dir(const std::string& tag);
 
 /// Central finite differences of a scalar function f at `inputs` (float64, requires_grad not
 /// needed) against autograd. Returns the largest |analytic − numeric| / (1 + |numeric|).
-double gradient_check_error(const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
-                            const std::vector<torch::Tensor>& inputs, double step = 1e-6);
+double gradient_check_error(
+    const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
+    const std::vector<torch::Tensor>& inputs, double step = 1e-6);
 
 struct CommandResult {
   int exit_code = -1;

@@ -30,7 +30,7 @@ struct RankingScratch {
   std::vector<uint32_t> bucket_start;  // items before each bucket
   std::vector<uint32_t> gather_start;  // offsets of the marked buckets in `members`
   std::vector<uint32_t> cursor;
-  std::vector<uint8_t> marked;         // bucket holds a relevant item
+  std::vector<uint8_t> marked;  // bucket holds a relevant item
   std::vector<std::pair<double, uint32_t>> members;
 };
 

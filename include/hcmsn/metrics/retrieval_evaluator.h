@@ -62,7 +62,7 @@ struct RetrievalResult {
   int64_t num_queries_without_relevant = 0;  // R = 0; counted per `empty_queries`
   Protocol protocol;
   EmptyQueryPolicy empty_queries = EmptyQueryPolicy::kZero;
-  std::string metric;     // "poincare", "euclidean", "cosine" or "scores"
+  std::string metric;  // "poincare", "euclidean", "cosine" or "scores"
   double curvature = 0.0;
   double seconds = 0.0;
   std::vector<ClassResult> per_class;  // classes that have queries, in class-id order
@@ -77,7 +77,8 @@ struct Labels {
 };
 
 /// Maps string labels to dense ids: ids follow the sorted order of the distinct names.
-Labels encode_labels(const std::vector<std::string>& query, const std::vector<std::string>& gallery);
+Labels encode_labels(const std::vector<std::string>& query,
+                     const std::vector<std::string>& gallery);
 
 /// Ranks the gallery by the chosen distance. Validates shapes, finiteness and (Poincaré) that
 /// the points lie inside the ball; throws hcmsn::Error naming the offending row.

@@ -37,14 +37,14 @@ std::string concat(const Args&... args) {
 
 }  // namespace hcmsn
 
-#define HCMSN_CHECK(cond, ...)                                          \
-  do {                                                                  \
+#define HCMSN_CHECK(cond, ...)                                               \
+  do {                                                                       \
     if (!(cond)) throw ::hcmsn::Error(::hcmsn::detail::concat(__VA_ARGS__)); \
   } while (false)
 
-#define HCMSN_ASSERT(cond, ...)                                                        \
-  do {                                                                                 \
-    if (!(cond))                                                                       \
-      ::hcmsn::detail::throw_internal(__FILE__, __LINE__, #cond,                       \
-                                      ::hcmsn::detail::concat(__VA_ARGS__));           \
+#define HCMSN_ASSERT(cond, ...)                                              \
+  do {                                                                       \
+    if (!(cond))                                                             \
+      ::hcmsn::detail::throw_internal(__FILE__, __LINE__, #cond,             \
+                                      ::hcmsn::detail::concat(__VA_ARGS__)); \
   } while (false)

@@ -27,10 +27,16 @@ void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
   }
 }
 template <typename... Args>
-void log_debug(fmt::format_string<Args...> f, Args&&... a) { log(LogLevel::kDebug, f, std::forward<Args>(a)...); }
+void log_debug(fmt::format_string<Args...> f, Args&&... a) {
+  log(LogLevel::kDebug, f, std::forward<Args>(a)...);
+}
 template <typename... Args>
-void log_info(fmt::format_string<Args...> f, Args&&... a) { log(LogLevel::kInfo, f, std::forward<Args>(a)...); }
+void log_info(fmt::format_string<Args...> f, Args&&... a) {
+  log(LogLevel::kInfo, f, std::forward<Args>(a)...);
+}
 template <typename... Args>
-void log_warn(fmt::format_string<Args...> f, Args&&... a) { log(LogLevel::kWarn, f, std::forward<Args>(a)...); }
+void log_warn(fmt::format_string<Args...> f, Args&&... a) {
+  log(LogLevel::kWarn, f, std::forward<Args>(a)...);
+}
 
 }  // namespace hcmsn::util

@@ -17,7 +17,7 @@ struct ProgressOptions {
 
 class Progress {
  public:
-  Progress(int64_t total, ProgressOptions options = {});
+  explicit Progress(int64_t total, ProgressOptions options = {});
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

@@ -60,7 +60,9 @@ TEST_F(LabelFile, FinalNewlineIsOptional) {
   EXPECT_EQ(read_raw("x"), (Labels{"x"}));
 }
 
-TEST_F(LabelFile, EmptyFileHasNoLabels) { EXPECT_EQ(read_raw(""), Labels{}); }
+TEST_F(LabelFile, EmptyFileHasNoLabels) {
+  EXPECT_EQ(read_raw(""), Labels{});
+}
 
 TEST_F(LabelFile, CrlfLineEndings) {
   EXPECT_EQ(read_raw("dog\r\ncat\r\n"), (Labels{"dog", "cat"}));

@@ -4,8 +4,8 @@
 #include "hcmsn/io/npy.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -29,7 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string npy_fixture(const std::string& name) { return test::fixture("npy/" + name); }
+std::string npy_fixture(const std::string& name) {
+  return test::fixture("npy/" + name);
+}
 
 const json& expected() {
   static const json j = json::parse(util::read_file(npy_fixture("expected.json")));
@@ -118,7 +120,8 @@ std::string make_npy(const std::string& dict, const std::string& payload, int ma
   std::string out = "\x93NUMPY";
   out.push_back(static_cast<char>(major));
   out.push_back('\0');
-  for (size_t i = 0; i < prefix - 8; ++i) out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
+  for (size_t i = 0; i < prefix - 8; ++i)
+    out.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
   return out + header + payload;
 }
 
@@ -237,7 +240,8 @@ TEST(NpyWrite, HeaderIsVersion1AlignedAndNewlineTerminated) {
     const std::string b = to_npy_bytes(torch::zeros(shape));
     ASSERT_GE(b.size(), 10u);
     EXPECT_EQ(b.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-    const size_t header_len = static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
+    const size_t header_len =
+        static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
     EXPECT_EQ((10 + header_len) % 64, 0u);
     EXPECT_EQ(b[10 + header_len - 1], '\n');
     EXPECT_EQ(b.size(), 10 + header_len + 4 * static_cast<size_t>(torch::zeros(shape).numel()));
@@ -269,7 +273,8 @@ TEST(NpyRoundTrip, AllDtypesAndShapes) {
       } else if (type == torch::kBool) {
         t = t.remainder(2).to(type);
       } else if (type == torch::kInt64) {
-        t = t * static_cast<int64_t>(46116860184273879LL) - static_cast<int64_t>(4611686018427387904LL);
+        t = t * static_cast<int64_t>(46116860184273879LL) -
+            static_cast<int64_t>(4611686018427387904LL);
       } else if (type == torch::kInt32) {
         t = (t * 21474836 - 2147483647).to(type);
       } else {
@@ -287,7 +292,8 @@ TEST(NpyRoundTrip, AllDtypesAndShapes) {
 
 TEST(NpyRoundTrip, SpecialFloatsSurviveBitForBit) {
   const float inf = std::numeric_limits<float>::infinity();
-  const torch::Tensor t = torch::tensor({0.f, -0.f, inf, -inf, std::nanf(""), 1e-45f, 3.4028235e38f});
+  const torch::Tensor t =
+      torch::tensor({0.f, -0.f, inf, -inf, std::nanf(""), 1e-45f, 3.4028235e38f});
   const torch::Tensor back = parse_npy(to_npy_bytes(t));
   ASSERT_EQ(back.numel(), t.numel());
   EXPECT_EQ(std::memcmp(back.data_ptr(), t.data_ptr(), 4 * 7), 0);
@@ -347,7 +353,8 @@ TEST(NpyParse, Version2HeaderLongerThan64KiB) {
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
   dict.append(70000, ' ');
   const std::string img = make_npy(dict, f32_payload({-1, 0.5f, 9}), 2);
-  const size_t header_len = static_cast<unsigned char>(img[8]) | (static_cast<unsigned char>(img[9]) << 8) |
+  const size_t header_len = static_cast<unsigned char>(img[8]) |
+                            (static_cast<unsigned char>(img[9]) << 8) |
                             (static_cast<size_t>(static_cast<unsigned char>(img[10])) << 16);
   ASSERT_GT(header_len, 0xFFFFu);
   const torch::Tensor t = parse_npy(img);
@@ -424,9 +431,9 @@ TEST(NpyParse, MalformedDictionariesThrow) {
       "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2, 2), }",
       "{'descr': '<f4', 'fortran_order': false, 'shape': (2, 2), }",
       "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 2), }",
-      "{'fortran_order': False, 'shape': (2, 2), }",             // no descr
-      "{'descr': '<f4', 'shape': (2, 2), }",                     // no fortran_order
-      "{'descr': '<f4', 'fortran_order': False, }",              // no shape
+      "{'fortran_order': False, 'shape': (2, 2), }",  // no descr
+      "{'descr': '<f4', 'shape': (2, 2), }",          // no fortran_order
+      "{'descr': '<f4', 'fortran_order': False, }",   // no shape
       "{}",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'extra': 1, }",
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'extra': 'x', }",
@@ -462,16 +469,16 @@ TEST(NpyParse, MalformedDictionariesThrow) {
 TEST(NpyParse, HugeAndOverflowingShapesThrow) {
   const std::string p4 = f32_payload({1, 2, 3, 4});
   const std::vector<std::string> shapes = {
-      "(99999999999999999999,)",                      // > int64
-      "(9223372036854775807,)",                       // INT64_MAX elements
-      "(9223372036854775807, 2)",                     // count overflows
-      "(4611686018427387904, 4611686018427387904)",   // 2**62 x 2**62
-      "(4294967296, 4294967296)",                     // 2**64
-      "(2, 4611686018427387904)",                     // count*itemsize overflows
-      "(4611686018427387904,)",                       // count*4 overflows
-      "(1152921504606846976,)",                       // count*4 == 2**62, way over payload
+      "(99999999999999999999,)",                     // > int64
+      "(9223372036854775807,)",                      // INT64_MAX elements
+      "(9223372036854775807, 2)",                    // count overflows
+      "(4611686018427387904, 4611686018427387904)",  // 2**62 x 2**62
+      "(4294967296, 4294967296)",                    // 2**64
+      "(2, 4611686018427387904)",                    // count*itemsize overflows
+      "(4611686018427387904,)",                      // count*4 overflows
+      "(1152921504606846976,)",                      // count*4 == 2**62, way over payload
       "(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "
-      "1, 1, 4)",                                     // 33 dims
+      "1, 1, 4)",  // 33 dims
   };
   for (const auto& s : shapes) {
     SCOPED_TRACE(s);
@@ -483,10 +490,11 @@ TEST(NpyParse, ZeroSizedArraysWithLargeOtherDimensions) {
   // No elements, so no payload: either a valid empty tensor or an hcmsn::Error, never a crash or
   // a c10::Error.
   for (const std::string s : {"(0, 1000000)", "(1000000, 0)", "(0, 4611686018427387904)",
-                            "(0, 4611686018427387904, 4611686018427387904)",
-                            "(9223372036854775807, 9223372036854775807, 0)"}) {
+                              "(0, 4611686018427387904, 4611686018427387904)",
+                              "(9223372036854775807, 9223372036854775807, 0)"}) {
     SCOPED_TRACE(s);
-    const std::string img = make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': " + s + ", }", "");
+    const std::string img =
+        make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': " + s + ", }", "");
     try {
       const torch::Tensor t = parse_npy(img);
       EXPECT_EQ(t.numel(), 0);
@@ -505,10 +513,11 @@ TEST(NpyParse, ZeroSizedArraysWithLargeOtherDimensions) {
 // leading 0, but for Fortran order torch::empty gets the reversed shape, whose running product
 // overflows before reaching the 0. Enable once parse_npy rejects (or handles) such shapes.
 TEST(NpyParse, FortranZeroSizedShapeWithOverflowingDimsThrowsHcmsnError) {
-  for (const std::string s : {"(0, 4611686018427387904, 4611686018427387904)",
-                              "(0, 4294967296, 4294967296)"}) {
+  for (const std::string s :
+       {"(0, 4611686018427387904, 4611686018427387904)", "(0, 4294967296, 4294967296)"}) {
     SCOPED_TRACE(s);
-    const std::string img = make_npy("{'descr': '<f4', 'fortran_order': True, 'shape': " + s + ", }", "");
+    const std::string img =
+        make_npy("{'descr': '<f4', 'fortran_order': True, 'shape': " + s + ", }", "");
     try {
       const torch::Tensor t = parse_npy(img);
       EXPECT_EQ(t.numel(), 0);
@@ -567,7 +576,8 @@ TEST_F(NpyMatrix, AcceptsFiniteFloatMatrices) {
   EXPECT_EQ(f64[0][3].item<double>(), 3.141592653589793);
   EXPECT_EQ(read_npy_matrix(npy_fixture("be_f4.npy"))[2][0].item<float>(), 6.0e7f);
   EXPECT_EQ(read_npy_matrix(npy_fixture("fortran_f32_2d.npy"))[1][2].item<float>(), 2.0f);
-  EXPECT_EQ(read_npy_matrix(npy_fixture("empty_0x4.npy")).sizes().vec(), (std::vector<int64_t>{0, 4}));
+  EXPECT_EQ(read_npy_matrix(npy_fixture("empty_0x4.npy")).sizes().vec(),
+            (std::vector<int64_t>{0, 4}));
 }
 
 TEST_F(NpyMatrix, RejectsWrongRank) {
@@ -655,9 +665,9 @@ void check_one(const std::string& img, const std::string& label, FuzzStats& stat
 }
 
 TEST(NpyFuzz, MutatedImagesParseConsistentlyOrThrowHcmsnError) {
-  const std::vector<std::string> seeds_names = {"c_f32_2d.npy", "fortran_f64_3d.npy", "be_f8.npy",
-                                                "bool.npy",     "v2_f32.npy",         "scalar_0d.npy",
-                                                "empty_0x4.npy", "u8.npy"};
+  const std::vector<std::string> seeds_names = {
+      "c_f32_2d.npy", "fortran_f64_3d.npy", "be_f8.npy",     "bool.npy",
+      "v2_f32.npy",   "scalar_0d.npy",      "empty_0x4.npy", "u8.npy"};
   std::vector<std::string> seeds;
   for (const auto& n : seeds_names) seeds.push_back(util::read_file(npy_fixture(n)));
 
@@ -666,7 +676,8 @@ TEST(NpyFuzz, MutatedImagesParseConsistentlyOrThrowHcmsnError) {
   // 1. Every truncation of every seed.
   for (size_t s = 0; s < seeds.size(); ++s) {
     for (size_t n = 0; n <= seeds[s].size(); ++n) {
-      check_one(seeds[s].substr(0, n), seeds_names[s] + " truncated to " + std::to_string(n), stats);
+      check_one(seeds[s].substr(0, n), seeds_names[s] + " truncated to " + std::to_string(n),
+                stats);
       ++cases;
     }
   }
@@ -674,9 +685,35 @@ TEST(NpyFuzz, MutatedImagesParseConsistentlyOrThrowHcmsnError) {
   // raw draws are used (no distributions), so the cases are the same everywhere.
   std::mt19937_64 rng(0x5eed1234ULL);
   auto draw = [&](uint64_t n) { return n == 0 ? 0 : static_cast<size_t>(rng() % n); };
-  const char interesting[] = {'\0', '\'', '"', ',', ':', '(', ')', '{', '}', ' ', '\n', '0', '1', '9',
-                              'L',  '<',  '>', '|', 'f', 'i', 'b', 'u', '8', '4', '-', 'T', 'F',
-                              static_cast<char>(0xFF), static_cast<char>(0x80)};
+  const char interesting[] = {'\0',
+                              '\'',
+                              '"',
+                              ',',
+                              ':',
+                              '(',
+                              ')',
+                              '{',
+                              '}',
+                              ' ',
+                              '\n',
+                              '0',
+                              '1',
+                              '9',
+                              'L',
+                              '<',
+                              '>',
+                              '|',
+                              'f',
+                              'i',
+                              'b',
+                              'u',
+                              '8',
+                              '4',
+                              '-',
+                              'T',
+                              'F',
+                              static_cast<char>(0xFF),
+                              static_cast<char>(0x80)};
   constexpr int kMutations = 20000;
   for (int m = 0; m < kMutations; ++m) {
     const size_t s = draw(seeds.size());

@@ -70,11 +70,12 @@ struct Brute {
   double ap = 0, voc = 0;
   std::vector<double> prec, map;
 };
-Brute brute_force(const std::vector<float>& keys, const std::vector<int64_t>& glabels, int64_t label,
-                  const std::vector<int64_t>& ks) {
+Brute brute_force(const std::vector<float>& keys, const std::vector<int64_t>& glabels,
+                  int64_t label, const std::vector<int64_t>& ks) {
   std::vector<int64_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return keys[a] < keys[b]; });
   const auto n = static_cast<int64_t>(keys.size());
   std::vector<double> p_at_rel;
   int64_t hits = 0;

@@ -16,7 +16,8 @@ std::vector<int64_t> reference_ranks(const std::vector<T>& keys, const std::vect
                                      int64_t label) {
   std::vector<uint32_t> order(keys.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
   std::vector<int64_t> ranks;
   for (size_t r = 0; r < order.size(); ++r) {
     if (labels[order[r]] == label) ranks.push_back(static_cast<int64_t>(r) + 1);
@@ -39,14 +40,23 @@ void check_random(uint32_t seed) {
     for (size_t i = 0; i < n; ++i) {
       labels[i] = static_cast<int64_t>(rng() % 4);
       switch (mode == 0 ? 5 : rng() % 7) {
-        case 0: keys[i] = static_cast<T>(static_cast<int>(rng() % 5)); break;
-        case 1: keys[i] = static_cast<T>(-0.0); break;
-        case 2: keys[i] = static_cast<T>(normal(rng) * 1e30); break;
-        case 3: keys[i] = std::numeric_limits<T>::denorm_min() * static_cast<T>(rng() % 3); break;
+        case 0:
+          keys[i] = static_cast<T>(static_cast<int>(rng() % 5));
+          break;
+        case 1:
+          keys[i] = static_cast<T>(-0.0);
+          break;
+        case 2:
+          keys[i] = static_cast<T>(normal(rng) * 1e30);
+          break;
+        case 3:
+          keys[i] = std::numeric_limits<T>::denorm_min() * static_cast<T>(rng() % 3);
+          break;
         case 4:  // infinities only in mode 3 (NaN keys are out of contract)
           keys[i] = mode == 3 ? (rng() % 2 ? 1 : -1) * std::numeric_limits<T>::infinity() : T(7);
           break;
-        default: keys[i] = static_cast<T>(normal(rng));
+        default:
+          keys[i] = static_cast<T>(normal(rng));
       }
     }
     const int64_t label = static_cast<int64_t>(rng() % 4);
@@ -56,8 +66,12 @@ void check_random(uint32_t seed) {
   }
 }
 
-TEST(Ranking, Float32RanksEqualStableSort) { check_random<float>(1); }
-TEST(Ranking, Float64RanksEqualStableSort) { check_random<double>(2); }
+TEST(Ranking, Float32RanksEqualStableSort) {
+  check_random<float>(1);
+}
+TEST(Ranking, Float64RanksEqualStableSort) {
+  check_random<double>(2);
+}
 
 TEST(Ranking, AllEqualKeysRankByIndex) {
   const std::vector<float> keys(1000, 3.5f);

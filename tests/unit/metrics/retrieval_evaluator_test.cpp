@@ -81,7 +81,8 @@ TEST(RetrievalEvaluator, EuclideanAndCosineAgreeOnUnitVectors) {
   d.g = torch::nn::functional::normalize(d.g, torch::nn::functional::NormalizeFuncOptions().dim(1));
   const auto e = evaluate_embeddings(d.q, d.g, d.labels, {Metric::kEuclidean, 0.0}, {});
   const auto c = evaluate_embeddings(d.q, d.g, d.labels, {Metric::kCosine, 0.0}, {});
-  for (size_t i = 0; i < e.per_query_ap.size(); ++i) EXPECT_NEAR(e.per_query_ap[i], c.per_query_ap[i], 1e-12);
+  for (size_t i = 0; i < e.per_query_ap.size(); ++i)
+    EXPECT_NEAR(e.per_query_ap[i], c.per_query_ap[i], 1e-12);
 }
 
 TEST(RetrievalEvaluator, PerfectEmbeddingsScoreOne) {
@@ -90,7 +91,8 @@ TEST(RetrievalEvaluator, PerfectEmbeddingsScoreOne) {
   const std::vector<int64_t> ql = {0, 1, 2, 3, 1}, gl = {3, 2, 1, 0, 0, 1};
   const auto q = centres.index_select(0, torch::tensor(ql));
   const auto g = centres.index_select(0, torch::tensor(gl));
-  const auto r = evaluate_embeddings(q, g, {ql, gl, {}}, {Metric::kPoincare, 1.0}, {{2}, {}, {}, 1 << 20, false});
+  const auto r = evaluate_embeddings(q, g, {ql, gl, {}}, {Metric::kPoincare, 1.0},
+                                     {{2}, {}, {}, 1 << 20, false});
   EXPECT_DOUBLE_EQ(r.map_all, 1.0);
   EXPECT_DOUBLE_EQ(r.prec_at[0], (1.0 + 1.0 + 0.5 + 0.5 + 1.0) / 5.0);  // P@2 with R = 1 or 2
 }
@@ -151,7 +153,8 @@ TEST(RetrievalEvaluator, RejectsBadInput) {
   EXPECT_THROW(evaluate_embeddings(d.q, d.g.slice(0, 0, 0), {d.labels.query, {}, {}}, poincare, {}),
                hcmsn::Error);
   // Bad curvature and K.
-  EXPECT_THROW(evaluate_embeddings(d.q, d.g, d.labels, {Metric::kPoincare, -1.0}, {}), hcmsn::Error);
+  EXPECT_THROW(evaluate_embeddings(d.q, d.g, d.labels, {Metric::kPoincare, -1.0}, {}),
+               hcmsn::Error);
   EvaluationOptions bad_k;
   bad_k.ks = {0};
   EXPECT_THROW(evaluate_embeddings(d.q, d.g, d.labels, poincare, bad_k), hcmsn::Error);

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <exception>
-#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
