@@ -1,5 +1,8 @@
 #include "support/test_support.h"
 
+#include "hcmsn/util/check.h"
+
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -52,6 +55,22 @@ double gradient_check_error(
     }
   }
   return worst;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const hcmsn::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected hcmsn::Error, got another exception: " << e.what();
+    return {};
+  } catch (...) {
+    ADD_FAILURE() << "expected hcmsn::Error, got a non-std exception";
+    return {};
+  }
+  ADD_FAILURE() << "expected hcmsn::Error, nothing was thrown";
+  return {};
 }
 
 CommandResult run_cli(const std::string& args) {

@@ -23,6 +23,14 @@ double gradient_check_error(
     const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
     const std::vector<torch::Tensor>& inputs, double step = 1e-6);
 
+/// Runs `fn`, requires it to throw hcmsn::Error and returns the message; any other outcome (no
+/// exception, another exception type) is a test failure.
+std::string error_of(const std::function<void()>& fn);
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr together

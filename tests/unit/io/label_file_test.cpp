@@ -19,22 +19,8 @@ namespace {
 
 using Labels = std::vector<std::string>;
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected hcmsn::Error, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected hcmsn::Error, nothing was thrown";
-  return {};
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test::contains;
+using test::error_of;
 
 class LabelFile : public ::testing::Test {
  protected:

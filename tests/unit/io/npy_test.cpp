@@ -89,23 +89,7 @@ void expect_values(const torch::Tensor& t, const json& values) {
   }
 }
 
-// Runs `fn`, requires an hcmsn::Error and returns its message. Any other exception fails.
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected hcmsn::Error, got another exception: " << e.what();
-    return {};
-  } catch (...) {
-    ADD_FAILURE() << "expected hcmsn::Error, got a non-std exception";
-    return {};
-  }
-  ADD_FAILURE() << "expected hcmsn::Error, nothing was thrown";
-  return {};
-}
-
+using test::error_of;
 std::string parse_error(const std::string& bytes, const std::string& what = "img.npy") {
   return error_of([&] { parse_npy(bytes, what); });
 }
@@ -131,9 +115,7 @@ std::string f32_payload(std::initializer_list<float> vals) {
   return out;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using test::contains;
 
 // ----------------------------------------------------------------------------------------------
 // NumPy-written fixtures
