@@ -6,7 +6,7 @@
 #include "ratio_functions.h"
 
 namespace hcmsn::geometry {
-using detail::asinhc;
+using detail::asinhc_sq;
 using detail::min_sq_norm;
 using detail::one_minus_c_norm2;
 
@@ -19,24 +19,23 @@ torch::Tensor hyperbolic_mlr_logits(const torch::Tensor& x, const torch::Tensor&
   const auto xp = project(x, c);
   const auto pp = project(p, c);
   const auto cc = c.like(x);
-  const auto sqrt_c = cc.sqrt();
   const double eps = min_sq_norm(x.scalar_type());
 
-  const auto x2 = xp.pow(2).sum(-1, true);                                  // (batch, 1)
-  const auto p2 = pp.pow(2).sum(-1).unsqueeze(0);                           // (1, K)
-  const auto a_norm = a.pow(2).sum(-1).clamp_min(eps).sqrt().unsqueeze(0);  // (1, K)
-  const auto pa = (pp * a).sum(-1).unsqueeze(0);                            // (1, K)
-  const auto xp_dot_p = xp.mm(pp.t());                                      // (batch, K)
-  const auto xp_dot_a = xp.mm(a.t());                                       // (batch, K)
+  const auto x2 = xp.pow(2).sum(-1, true);                            // (batch, 1)
+  const auto p2 = pp.pow(2).sum(-1).unsqueeze(0);                     // (1, K)
+  const auto a_norm2 = a.pow(2).sum(-1).clamp_min(eps).unsqueeze(0);  // (1, K)
+  const auto pa = (pp * a).sum(-1).unsqueeze(0);                      // (1, K)
+  const auto xp_dot_p = xp.mm(pp.t());                                // (batch, K)
+  const auto xp_dot_a = xp.mm(a.t());                                 // (batch, K)
 
-  const auto one_minus_cx2 = one_minus_c_norm2(x2.clamp_min(eps).sqrt(), sqrt_c);
-  const auto B = one_minus_c_norm2(p2.clamp_min(eps).sqrt(), sqrt_c);  // 1 − c‖p‖²
-  const auto A = 1 - 2 * cc * xp_dot_p + cc * x2;                      // (batch, K)
+  const auto one_minus_cx2 = one_minus_c_norm2(x2, cc);
+  const auto B = one_minus_c_norm2(p2, cc);        // 1 − c‖p‖²
+  const auto A = 1 - 2 * cc * xp_dot_p + cc * x2;  // (batch, K)
 
-  // w = 2⟨z, a⟩ / (1 − c‖z‖²) with z = −p ⊕ x; logit = λ_p · w · asinhc(√c w / ‖a‖).
+  // w = 2⟨z, a⟩ / (1 − c‖z‖²) with z = −p ⊕ x; logit = λ_p · w · asinhc(s), s² = c w² / ‖a‖².
   const auto w = 2 * (B * xp_dot_a - A * pa) / (B * one_minus_cx2);
   const auto lambda_p = 2 / B;
-  return lambda_p * w * asinhc(sqrt_c * w / a_norm);
+  return lambda_p * w * asinhc_sq(cc * w.pow(2) / a_norm2);
 }
 
 HyperbolicMLRImpl::HyperbolicMLRImpl(HyperbolicMLROptions options_) : options(options_) {

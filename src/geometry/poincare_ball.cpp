@@ -23,6 +23,9 @@ torch::Tensor distance_from_q(const torch::Tensor& q, const torch::Tensor& c) {
   return 2 * safe_sqrt(q) * arcosh1p_over_sqrt2z(2 * c * q);
 }
 
+// Above this many n·m·d elements, distance_matrix forms ‖x − y‖² by one matrix product.
+constexpr int64_t kExactPairwiseElements = int64_t{1} << 24;
+
 }  // namespace
 
 Curvature::Curvature(double c) : value_(c) {
@@ -51,43 +54,50 @@ double boundary_eps(torch::ScalarType dtype) {
 torch::Tensor project(const torch::Tensor& x, const Curvature& c, double eps) {
   check_float(x, "project: x");
   if (eps < 0) eps = boundary_eps(x.scalar_type());
-  const auto sqrt_c = c.like(x).sqrt();
-  const auto r = sqrt_c * safe_norm(x);
   const double max_r = 1.0 - eps;
-  const auto scale = torch::where(
-      r > max_r, max_r / torch::where(r > max_r, r, torch::ones_like(r)), torch::ones_like(r));
-  return x * scale;
+  const auto cc = c.like(x);
+  // ‖x‖² directly (fewest roundings); as m²‖x/m‖², m = max|x_i|, where it would overflow.
+  const auto x2_direct = sq_norm(x);
+  const auto huge = ~torch::isfinite(x2_direct);
+  const auto m = torch::where(huge, x.abs().amax(-1, true), torch::ones_like(x2_direct));
+  const auto u2 = torch::where(huge, sq_norm(x / m), x2_direct);  // ‖x‖² = m² u2
+  const auto outside = cc * (m * m) * u2 > max_r * max_r;
+  // Only the projected branch takes √c (c > 0 there), so gradients stay finite at c = 0.
+  const auto c_out = torch::where(outside, cc.expand_as(u2), torch::ones_like(u2));
+  const auto u2_out = torch::where(outside, u2, torch::ones_like(u2));
+  const auto radius = c_out.sqrt() * m * u2_out.sqrt();
+  return x * torch::where(outside, max_r / radius, torch::ones_like(radius));
 }
 
 torch::Tensor conformal_factor(const torch::Tensor& x, const Curvature& c) {
   check_float(x, "conformal_factor: x");
-  const auto xp = project(x, c);
-  return 2 / one_minus_c_norm2(safe_norm(xp), c.like(x).sqrt());
+  return 2 / one_minus_c_norm2(sq_norm(project(x, c)), c.like(x));
 }
 
 torch::Tensor mobius_add(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c) {
   check_float(x, "mobius_add: x");
   check_float(y, "mobius_add: y");
   const auto cc = c.like(x);
-  const auto xy = (x * y).sum(-1, true);
-  const auto x2 = x.pow(2).sum(-1, true);
-  const auto y2 = y.pow(2).sum(-1, true);
-  const auto num = (1 + 2 * cc * xy + cc * y2) * x + (1 - cc * x2) * y;
-  const auto den = (1 + 2 * cc * xy + cc * cc * x2 * y2).clamp_min(min_sq_norm(x.scalar_type()));
-  return num / den;
+  // With a = 1 − c‖x‖², b = 1 − c‖y‖² and s = c‖x + y‖², exactly:
+  //   1 + 2c⟨x,y⟩ + c‖y‖² = a + s,   1 + 2c⟨x,y⟩ + c²‖x‖²‖y‖² = ab + s.
+  // These forms avoid the cancellation of the textbook ones for nearby points near the
+  // boundary (and the underflow of c² for tiny c).
+  const auto a = 1 - cc * sq_norm(x);
+  const auto b = 1 - cc * sq_norm(y);
+  const auto s = cc * sq_norm(x + y);
+  const auto den = (a * b + s).clamp_min(min_sq_norm(x.scalar_type()));
+  return ((a + s) * x + a * y) / den;
 }
 
 torch::Tensor expmap0(const torch::Tensor& v, const Curvature& c) {
   check_float(v, "expmap0: v");
-  const auto sqrt_c = c.like(v).sqrt();
-  return project(tanhc(sqrt_c * safe_norm(v)) * v, c);
+  return project(tanhc_sq(c.like(v) * sq_norm(v)) * v, c);
 }
 
 torch::Tensor logmap0(const torch::Tensor& y, const Curvature& c) {
   check_float(y, "logmap0: y");
   const auto yp = project(y, c);
-  const auto sqrt_c = c.like(y).sqrt();
-  return artanhc(sqrt_c * safe_norm(yp)) * yp;
+  return artanhc_sq(c.like(y) * sq_norm(yp)) * yp;
 }
 
 torch::Tensor expmap(const torch::Tensor& x, const torch::Tensor& v, const Curvature& c) {
@@ -102,8 +112,17 @@ torch::Tensor logmap(const torch::Tensor& x, const torch::Tensor& y, const Curva
   check_float(x, "logmap: x");
   check_float(y, "logmap: y");
   const auto xp = project(x, c);
-  // log_x(y) = (2 / λ_x) log0(−x ⊕ y).
-  return logmap0(mobius_add(-xp, project(y, c), c), c) * (2 / conformal_factor(xp, c));
+  const auto yp = project(y, c);
+  const auto cc = c.like(x);
+  // log_x(y) = (1 − c‖x‖²) artanh(√c‖m‖) m / (√c‖m‖), m = −x ⊕ y. Near the boundary
+  // 1 − c‖m‖² is taken from 1 − c‖a ⊕ b‖² = (1 − c‖a‖²)(1 − c‖b‖²) / den instead of from m.
+  const auto a = one_minus_c_norm2(sq_norm(xp), cc);
+  const auto b = one_minus_c_norm2(sq_norm(yp), cc);
+  const auto s = cc * sq_norm(yp - xp);
+  const auto den = (a * b + s).clamp_min(min_sq_norm(x.scalar_type()));
+  const auto m = ((a + s) * (-xp) + a * yp) / den;
+  const auto one_minus_cm2 = (a * b / den).clamp_min(min_sq_norm(x.scalar_type()));
+  return a * artanhc_sq(cc * sq_norm(m), one_minus_cm2) * m;
 }
 
 torch::Tensor distance(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c) {
@@ -112,20 +131,17 @@ torch::Tensor distance(const torch::Tensor& x, const torch::Tensor& y, const Cur
   const auto xp = project(x, c);
   const auto yp = project(y, c);
   const auto cc = c.like(x);
-  const auto sqrt_c = cc.sqrt();
-  const auto diff2 = (xp - yp).pow(2).sum(-1, true);
   const auto q =
-      diff2 / (one_minus_c_norm2(safe_norm(xp), sqrt_c) * one_minus_c_norm2(safe_norm(yp), sqrt_c));
+      sq_norm(xp - yp) / (one_minus_c_norm2(sq_norm(xp), cc) * one_minus_c_norm2(sq_norm(yp), cc));
   return distance_from_q(q, cc).squeeze(-1);
 }
 
 torch::Tensor distance_mobius(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c) {
   const auto m = mobius_add(-project(x, c), project(y, c), c);
-  const auto sqrt_c = c.like(m).sqrt();
-  const auto n = safe_norm(m);
+  const auto n2 = sq_norm(m);
   const double max_r = 1.0 - boundary_eps(m.scalar_type());
-  // (2/√c) artanh(√c n) = 2 n artanhc(√c n); the clamp keeps artanh finite at the boundary.
-  return (2 * n * artanhc((sqrt_c * n).clamp_max(max_r))).squeeze(-1);
+  // (2/√c) artanh(√c‖m‖) = 2‖m‖ artanhc(√c‖m‖); the clamp keeps artanh finite at the boundary.
+  return (2 * safe_sqrt(n2) * artanhc_sq((c.like(m) * n2).clamp_max(max_r * max_r))).squeeze(-1);
 }
 
 torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y,
@@ -138,11 +154,14 @@ torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y,
   const auto xp = project(x, c);
   const auto yp = project(y, c);
   const auto cc = c.like(x);
-  const auto sqrt_c = cc.sqrt();
-  const auto nx = safe_norm(xp);  // (n, 1)
-  const auto ny = safe_norm(yp);  // (m, 1)
-  const auto diff2 = (nx.pow(2) + ny.pow(2).t() - 2 * xp.mm(yp.t())).clamp_min(0);
-  const auto q = diff2 / (one_minus_c_norm2(nx, sqrt_c) * one_minus_c_norm2(ny, sqrt_c).t());
+  const auto x2 = sq_norm(xp);  // (n, 1)
+  const auto y2 = sq_norm(yp);  // (m, 1)
+  // Small problems (training batches) take exact differences; large ones one matrix product,
+  // which cancels for nearby points (fine for ranking, see the header).
+  const auto diff2 = x.size(0) * y.size(0) * x.size(1) <= kExactPairwiseElements
+                         ? (xp.unsqueeze(1) - yp.unsqueeze(0)).pow(2).sum(-1)
+                         : (x2 + y2.t() - 2 * xp.mm(yp.t())).clamp_min(0);
+  const auto q = diff2 / (one_minus_c_norm2(x2, cc) * one_minus_c_norm2(y2, cc).t());
   return distance_from_q(q, cc);
 }
 
@@ -156,11 +175,10 @@ torch::Tensor pairwise_ranking_key(const torch::Tensor& x, const torch::Tensor& 
   torch::NoGradGuard no_grad;  // a ranking key, never a training signal
   const auto xp = project(x, c);
   const auto yp = project(y, c);
-  const auto sqrt_c = c.like(x).sqrt();
-  const auto y2 = yp.pow(2).sum(-1);  // (m)
+  const auto y2 = sq_norm(yp).squeeze(-1);  // (m)
   auto key = torch::addmm(y2.unsqueeze(0), xp, yp.t(), /*beta=*/1, /*alpha=*/-2);
-  key.add_(xp.pow(2).sum(-1, true)).clamp_min_(0);
-  return key.div_(one_minus_c_norm2(safe_norm(yp), sqrt_c).t());
+  key.add_(sq_norm(xp)).clamp_min_(0);
+  return key.div_(one_minus_c_norm2(y2, c.like(x)).unsqueeze(0));
 }
 
 torch::Tensor clip_features(const torch::Tensor& u, double r) {

@@ -13,8 +13,9 @@
 //    zero vectors, points on or beyond the boundary (they are projected), very long tangent
 //    vectors and tiny c.
 //  * Boundary. Points are kept at radius ≤ (1 − ε)/√c with ε = boundary_eps(dtype)
-//    (1e-5 for float32, 1e-10 for float64). Factors 1 − c‖x‖² are computed as
-//    (1 − √c‖x‖)(1 + √c‖x‖), which keeps their relative accuracy near the boundary in float32.
+//    (1e-5 for float32, 1e-10 for float64); points whose ‖x‖² would overflow are projected too.
+//  * Curvature gradients. Formulas depend on c only through c‖·‖² (the ratio functions are even),
+//    so d/dc is finite and exact everywhere, including a learnable c at 0.
 #pragma once
 
 #include <torch/torch.h>
@@ -71,8 +72,9 @@ torch::Tensor distance(const torch::Tensor& x, const torch::Tensor& y, const Cur
 /// the boundary in float32; kept as the second formula the tests compare against.
 torch::Tensor distance_mobius(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c);
 
-/// All pairwise distances between x (n, d) and y (m, d): (n, m). One matrix product plus
-/// elementwise work; memory is O(n·m).
+/// All pairwise distances between x (n, d) and y (m, d): (n, m). Up to n·m·d = 2^24 elements
+/// (training batches) ‖x − y‖² comes from exact differences; beyond, from one matrix product,
+/// which loses accuracy for nearby points close to the boundary (use it to rank, not to train).
 torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c);
 
 /// A cheaper (n, m) matrix whose order along every row equals that of pairwise_distance:
