@@ -144,12 +144,11 @@ torch::Tensor distance_mobius(const torch::Tensor& x, const torch::Tensor& y, co
   return (2 * safe_sqrt(n2) * artanhc_sq((c.like(m) * n2).clamp_max(max_r * max_r))).squeeze(-1);
 }
 
-torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y,
-                                const Curvature& c) {
-  check_float(x, "pairwise_distance: x");
-  check_float(y, "pairwise_distance: y");
+torch::Tensor distance_matrix(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c) {
+  check_float(x, "distance_matrix: x");
+  check_float(y, "distance_matrix: y");
   HCMSN_CHECK(x.dim() == 2 && y.dim() == 2 && x.size(1) == y.size(1),
-              "pairwise_distance: expected x (n, d) and y (m, d), got ", x.sizes(), " and ",
+              "distance_matrix: expected x (n, d) and y (m, d), got ", x.sizes(), " and ",
               y.sizes());
   const auto xp = project(x, c);
   const auto yp = project(y, c);
@@ -165,12 +164,12 @@ torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y,
   return distance_from_q(q, cc);
 }
 
-torch::Tensor pairwise_ranking_key(const torch::Tensor& x, const torch::Tensor& y,
-                                   const Curvature& c) {
-  check_float(x, "pairwise_ranking_key: x");
-  check_float(y, "pairwise_ranking_key: y");
+torch::Tensor ranking_key_matrix(const torch::Tensor& x, const torch::Tensor& y,
+                                 const Curvature& c) {
+  check_float(x, "ranking_key_matrix: x");
+  check_float(y, "ranking_key_matrix: y");
   HCMSN_CHECK(x.dim() == 2 && y.dim() == 2 && x.size(1) == y.size(1),
-              "pairwise_ranking_key: expected x (n, d) and y (m, d), got ", x.sizes(), " and ",
+              "ranking_key_matrix: expected x (n, d) and y (m, d), got ", x.sizes(), " and ",
               y.sizes());
   torch::NoGradGuard no_grad;  // a ranking key, never a training signal
   const auto xp = project(x, c);

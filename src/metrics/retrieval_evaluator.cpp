@@ -343,11 +343,11 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in,
                         " >= 1); pass the ball's curvature with --curvature, or use ",
                         "--metric euclidean for tangent-space vectors");
           }
-          // Same boundary handling as geometry::pairwise_distance.
+          // Same boundary handling as geometry::distance_matrix.
           *t = geometry::project(*t, c);
         }
       }
-      // geometry::pairwise_ranking_key, fused: ‖x − y‖² / (1 − c‖y‖²), clamped at 0.
+      // geometry::ranking_key_matrix, fused: ‖x − y‖² / (1 − c‖y‖²), clamped at 0.
       const auto y2 = gallery.to(torch::kFloat64).pow(2).sum(1);
       spec.raw = product;
       spec.row_offset = queries.to(torch::kFloat64).pow(2).sum(1);

@@ -35,7 +35,7 @@ Layout:
   rows: the labels of the n rows of every geometry case.
   geometry[]: {name, dim, c, x (n,d), y (n,d), v (n,d) tangent at 0, u (n,d) tangent at x_i,
                margin_x / margin_y (1 − √c‖·‖, 1 for c = 0), expected: {function: values},
-               sens: {function: per-row sensitivity}}; pairwise_distance is x vs y (n, n).
+               sens: {function: per-row sensitivity}}; distance_matrix is x vs y (n, n).
   mlr[]:      {name, dim, c, x (B,d), p (K,d), a (K,d), logits (B,K), sens (B,K)}
   mlr_module[]: {name, dim, c, x, p_raw, a_raw, logits} with p = exp0(p_raw) and
                a = a_raw (1 − c‖p‖²) (the module's parameterisation).
@@ -317,7 +317,7 @@ def make_geometry_case(rng, d, c):
             ss.append(sensitivity(fn, args(i), c, rng))
         expected[name] = vals
         sens[name] = ss
-    expected["pairwise_distance"] = [[f64(distance(xi, yj, C)) for yj in Y] for xi in X]
+    expected["distance_matrix"] = [[f64(distance(xi, yj, C)) for yj in Y] for xi in X]
     # Margins of intermediate points, for the tests' conditioning decisions.
     margin_xy = [margin(mobius_add(neg(X[i]), Y[i], C)) for i in range(len(ROWS))]
     margin_exp = [margin(expmap(X[i], U[i], C)) for i in range(len(ROWS))]

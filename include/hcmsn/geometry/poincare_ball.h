@@ -75,13 +75,13 @@ torch::Tensor distance_mobius(const torch::Tensor& x, const torch::Tensor& y, co
 /// All pairwise distances between x (n, d) and y (m, d): (n, m). Up to n·m·d = 2^24 elements
 /// (training batches) ‖x − y‖² comes from exact differences; beyond, from one matrix product,
 /// which loses accuracy for nearby points close to the boundary (use it to rank, not to train).
-torch::Tensor pairwise_distance(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c);
+torch::Tensor distance_matrix(const torch::Tensor& x, const torch::Tensor& y, const Curvature& c);
 
-/// A cheaper (n, m) matrix whose order along every row equals that of pairwise_distance:
+/// A cheaper (n, m) matrix whose order along every row equals that of distance_matrix:
 /// ‖x_i − y_j‖² / (1 − c‖y_j‖²) (d is increasing in it for a fixed x_i). For ranking only:
 /// computed without autograd.
-torch::Tensor pairwise_ranking_key(const torch::Tensor& x, const torch::Tensor& y,
-                                   const Curvature& c);
+torch::Tensor ranking_key_matrix(const torch::Tensor& x, const torch::Tensor& y,
+                                 const Curvature& c);
 
 /// Projects points into the closed ball of radius (1 − eps)/√c (eps < 0: boundary_eps(dtype)).
 /// Identity for c = 0.

@@ -425,7 +425,7 @@ TEST(GeometryGolden, DistanceMobius) {
       180, 120);
 }
 
-// Error bound of pairwise_distance, which forms ‖x − y‖² as ‖x‖² + ‖y‖² − 2⟨x, y⟩ (one matrix
+// Error bound of distance_matrix, which forms ‖x − y‖² as ‖x‖² + ‖y‖² − 2⟨x, y⟩ (one matrix
 // product): besides the input rounding, q = ‖x − y‖²/((1 − c‖x‖²)(1 − c‖y‖²)) carries an
 // absolute error of about K·u·(‖x‖² + ‖y‖²)/((1 − c‖x‖²)(1 − c‖y‖²)), which near the boundary
 // or for nearby points dominates. The bound maps that error in q through d(q).
@@ -449,8 +449,8 @@ TEST(GeometryGolden, PairwiseDistance) {
     int compared = 0;
     for (const auto& g : geometry_cases()) {
       const auto got =
-          pairwise_distance(in(g.x, dt), in(g.y, dt), Curvature(g.c)).to(torch::kFloat64);
-      const auto ref = to_tensor(g.expected["pairwise_distance"]);
+          distance_matrix(in(g.x, dt), in(g.y, dt), Curvature(g.c)).to(torch::kFloat64);
+      const auto ref = to_tensor(g.expected["distance_matrix"]);
       ASSERT_EQ(got.sizes(), ref.sizes());
       const auto nx = g.x.norm(2, -1);
       const auto ny = g.y.norm(2, -1);
@@ -570,10 +570,10 @@ std::vector<NamedFn> all_functions() {
       {"distance", [](const T& x, const T& y, const T&, const C& c) { return distance(x, y, c); }},
       {"distance_mobius",
        [](const T& x, const T& y, const T&, const C& c) { return distance_mobius(x, y, c); }},
-      {"pairwise_distance",
+      {"distance_matrix",
        [](const T& x, const T& y, const T&, const C& c) {
          const auto d = x.size(-1);
-         return pairwise_distance(x.reshape({-1, d}), y.reshape({-1, d}).flip(0), c);
+         return distance_matrix(x.reshape({-1, d}), y.reshape({-1, d}).flip(0), c);
        }},
       {"project", [](const T& x, const T&, const T&, const C& c) { return project(x, c); }},
       {"clip_features",
@@ -717,11 +717,10 @@ TEST(GeometryEdge, ZeroVectors) {
       const std::string where = std::string(dtype_name(dt)) + " c=" + num(c);
       const auto o = expect_all_finite(where + " all zero", zero, zero, zero, c);
       // Values: exp0(0) = log0(0) = 0, d(0, 0) = 0, λ_0 = 2, 0 ⊕ 0 = 0.
-      // (distance_mobius and pairwise_distance return 2·sqrt(min_sq_norm) ≈ 2e-100 / 3e-15
+      // (distance_mobius and distance_matrix return 2·sqrt(min_sq_norm) ≈ 2e-100 / 3e-15
       // (float32): the zero-norm guard, not an error.)
-      for (const char* name :
-           {"mobius_add", "expmap0", "logmap0", "expmap", "logmap", "distance", "distance_mobius",
-            "pairwise_distance", "project", "clip_features"}) {
+      for (const char* name : {"mobius_add", "expmap0", "logmap0", "expmap", "logmap", "distance",
+                               "distance_mobius", "distance_matrix", "project", "clip_features"}) {
         EXPECT_LE(o.values[index_of(name)].abs().max().item<double>(), 1e-14)
             << where << " " << name;
       }
@@ -1050,7 +1049,7 @@ TEST(GeometryIdentity, PairwiseDistanceEqualsElementwise) {
     for (const double c : {1.0, 0.3, 1e-6, 0.0}) {
       const auto x = points(6, 5, c, 0.0, 0.95, 151, dt);
       const auto y = points(7, 5, c, 0.0, 0.95, 152, dt);
-      const auto pw = pairwise_distance(x, y, Curvature(c));
+      const auto pw = distance_matrix(x, y, Curvature(c));
       ASSERT_EQ(pw.sizes(), torch::IntArrayRef({6, 7}));
       ASSERT_EQ(pw.scalar_type(), dt);
       // Elementwise in float64 (accurate: ‖x − y‖² from the difference).
@@ -1068,7 +1067,7 @@ TEST(GeometryIdentity, PairwiseDistanceEqualsElementwise) {
         }
       }
       // x against itself: the diagonal is (close to) zero, the matrix (close to) symmetric.
-      const auto self = pairwise_distance(x, x, Curvature(c)).to(torch::kFloat64);
+      const auto self = distance_matrix(x, x, Curvature(c)).to(torch::kFloat64);
       const auto self_ew =
           distance(x.to(torch::kFloat64).unsqueeze(1), x.to(torch::kFloat64).unsqueeze(0), c);
       for (int64_t i = 0; i < 6; ++i) {
@@ -1082,7 +1081,7 @@ TEST(GeometryIdentity, PairwiseDistanceEqualsElementwise) {
   }
 }
 
-// For every row, sorting by pairwise_ranking_key sorts by distance: whenever two distances
+// For every row, sorting by ranking_key_matrix sorts by distance: whenever two distances
 // differ by more than the pairwise error bound, the keys are ordered the same way.
 TEST(GeometryIdentity, RankingKeyOrdersLikePairwiseDistance) {
   for (const auto dt : {torch::kFloat64, torch::kFloat32}) {
@@ -1090,8 +1089,8 @@ TEST(GeometryIdentity, RankingKeyOrdersLikePairwiseDistance) {
     for (const double c : {1.0, 0.3, 1e-6, 0.0}) {
       const auto x = points(8, 4, c, 0.0, 0.95, 161, dt);
       const auto y = points(40, 4, c, 0.0, 0.99, 162, dt);
-      const auto key = pairwise_ranking_key(x, y, c).to(torch::kFloat64);
-      const auto pd = pairwise_distance(x, y, Curvature(c)).to(torch::kFloat64);
+      const auto key = ranking_key_matrix(x, y, c).to(torch::kFloat64);
+      const auto pd = distance_matrix(x, y, Curvature(c)).to(torch::kFloat64);
       const auto exact =
           distance(x.to(torch::kFloat64).unsqueeze(1), y.to(torch::kFloat64).unsqueeze(0), c);
       ASSERT_EQ(key.sizes(), pd.sizes());

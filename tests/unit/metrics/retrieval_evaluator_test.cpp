@@ -58,7 +58,7 @@ TEST(RetrievalEvaluator, ThreadCountDoesNotChangeResults) {
 
 TEST(RetrievalEvaluator, PoincareRankingEqualsExactDistanceRanking) {
   const auto d = make(100, 300, 6, 4, 0.8, 3, torch::kFloat64);
-  const auto dist = geometry::pairwise_distance(d.q, d.g, 0.8);
+  const auto dist = geometry::distance_matrix(d.q, d.g, 0.8);
   const auto by_distance = evaluate_scores(dist, d.labels, /*higher_is_better=*/false, {});
   const auto by_key = evaluate_embeddings(d.q, d.g, d.labels, {Metric::kPoincare, 0.8}, {});
   for (size_t i = 0; i < by_key.per_query_ap.size(); ++i) {
