@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sklearn-queries", type=int, default=0,
                     help="time scikit-learn on the first N queries only and extrapolate (0 = all)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                    help="embedding dtype (float64 also ranks in float64: per-query agreement)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     from sklearn.metrics import average_precision_score
@@ -50,7 +52,8 @@ def main():
     bench = os.path.join(args.build, "bench", "bench_metrics")
     c = 0.01
     with tempfile.TemporaryDirectory() as tmp:
-        run([hcmsn, "--log-level", "warn", "synth-embeddings", "--out", tmp, "--curvature", str(c)])
+        run([hcmsn, "--log-level", "warn", "synth-embeddings", "--out", tmp, "--curvature", str(c),
+             "--dtype", args.dtype])
         q = np.load(f"{tmp}/queries.npy")
         g = np.load(f"{tmp}/gallery.npy")
         ql = np.array(open(f"{tmp}/query_labels.txt").read().split())
@@ -92,7 +95,8 @@ def main():
         ("hcmsn evaluate_embeddings (in process)", res["BM_EvaluatePoincare"]),
         ("scikit-learn per-query AP" + ("" if n_sk == len(q) else f" (extrapolated from {n_sk})"), sk),
     ]
-    print(f"Sketchy split-1 size: {len(q)} queries x {len(g)} gallery, d = {q.shape[1]}, c = {c}; "
+    print(f"Sketchy split-1 size: {len(q)} queries x {len(g)} gallery, d = {q.shape[1]}, c = {c}, "
+          f"{args.dtype}; "
           f"threads = {os.cpu_count()}")
     print(f"{'':44}{'seconds':>10}{'x floor':>10}")
     for name, t in rows:

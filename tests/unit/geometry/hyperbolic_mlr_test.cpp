@@ -21,10 +21,15 @@
 #include "hcmsn/geometry/hyperbolic_mlr.h"
 #include "hcmsn/geometry/poincare_ball.h"
 #include "hcmsn/util/check.h"
+#include "support/ball_points.h"
 #include "support/test_support.h"
 
 namespace hcmsn::geometry {
 namespace {
+
+using test::points;
+using test::scalarised;
+using test::weights_like;
 
 using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
 
@@ -61,42 +66,6 @@ const nlohmann::json& golden() {
     return nlohmann::json::parse(in);
   }();
   return g;
-}
-
-torch::Tensor weights_like(const torch::Tensor& t) {
-  return torch::arange(t.numel(), t.options().requires_grad(false))
-      .mul(1.7)
-      .add(0.3)
-      .sin()
-      .view(t.sizes());
-}
-
-Fn scalarised(const Fn& f) {
-  return [f](const std::vector<torch::Tensor>& xs) {
-    const auto out = f(xs);
-    return (out * weights_like(out)).sum();
-  };
-}
-
-// n points with √c‖x‖ uniform in [lo, hi] (‖x‖ for c = 0), reproducible.
-torch::Tensor points(int64_t n, int64_t d, double c, double lo, double hi, uint32_t seed,
-                     torch::ScalarType dt = torch::kFloat64) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> uni(lo, hi);
-  const double scale = c > 0 ? 1 / std::sqrt(c) : 1.0;
-  std::vector<double> out;
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> u(static_cast<size_t>(d));
-    double n2 = 0;
-    for (auto& e : u) {
-      e = normal(rng);
-      n2 += e * e;
-    }
-    const double r = uni(rng) * scale / std::sqrt(n2);
-    for (auto e : u) out.push_back(e * r);
-  }
-  return torch::tensor(out, torch::kFloat64).view({n, d}).to(dt);
 }
 
 // 4⟨x − p_k, a_k⟩: the Euclidean MLR logits (batch, K).

@@ -32,10 +32,15 @@
 
 #include "hcmsn/geometry/poincare_ball.h"
 #include "hcmsn/util/check.h"
+#include "support/ball_points.h"
 #include "support/test_support.h"
 
 namespace hcmsn::geometry {
 namespace {
+
+using test::points;
+using test::scalarised;
+using test::weights_like;
 
 using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
 
@@ -94,16 +99,6 @@ void expect_row_close(const std::string& where, const torch::Tensor& got, const 
   const double tol = t.rtol * scale + t.k * t.unit * sens + extra + t.atol;
   EXPECT_LE(err, tol) << where << "\n  got  " << str(got) << "\n  want " << str(ref) << "\n  err "
                       << err << " tol " << tol;
-}
-
-// Deterministic weights with the shape of t (a fixed "random" direction to reduce outputs to
-// a scalar for gradients).
-torch::Tensor weights_like(const torch::Tensor& t) {
-  return torch::arange(t.numel(), t.options().requires_grad(false))
-      .mul(1.7)
-      .add(0.3)
-      .sin()
-      .view(t.sizes());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -507,27 +502,6 @@ TEST(GeometryGolden, LogmapSaturatesFarFromX) {
 // Deterministic inputs for the non-golden tests
 // ------------------------------------------------------------------------------------------
 
-// n points in R^d with √c‖x‖ uniform in [lo, hi] (‖x‖ for c = 0), reproducible.
-torch::Tensor points(int64_t n, int64_t d, double c, double lo, double hi, uint32_t seed,
-                     torch::ScalarType dt = torch::kFloat64) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> uni(lo, hi);
-  const double scale = c > 0 ? 1 / std::sqrt(c) : 1.0;
-  std::vector<double> out;
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> u(static_cast<size_t>(d));
-    double n2 = 0;
-    for (auto& e : u) {
-      e = normal(rng);
-      n2 += e * e;
-    }
-    const double r = uni(rng) * scale / std::sqrt(n2);
-    for (auto e : u) out.push_back(e * r);
-  }
-  return torch::tensor(out, torch::kFloat64).view({n, d}).to(dt);
-}
-
 // At a fixed radius.
 torch::Tensor points_at(int64_t n, int64_t d, double c, double rho, uint32_t seed,
                         torch::ScalarType dt = torch::kFloat64) {
@@ -539,13 +513,6 @@ torch::Tensor points_at(int64_t n, int64_t d, double c, double rho, uint32_t see
 // ------------------------------------------------------------------------------------------
 
 // Reduces f's output with fixed weights so that every output element enters the gradient.
-Fn scalarised(const Fn& f) {
-  return [f](const std::vector<torch::Tensor>& xs) {
-    const auto out = f(xs);
-    return (out * weights_like(out)).sum();
-  };
-}
-
 struct NamedFn {
   std::string name;
   std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& y,
