@@ -49,12 +49,15 @@ void check_options(const EvaluationOptions& o) {
   HCMSN_CHECK(o.memory_budget_bytes > 0, "the memory budget must be positive");
 }
 
+// Index of the first true entry of a 1-D mask, or -1.
+int64_t first_true_row(const torch::Tensor& mask) {
+  if (!mask.any().item<bool>()) return -1;
+  return mask.nonzero().index({0, 0}).item<int64_t>();
+}
+
 void check_finite(const torch::Tensor& x, const char* what) {
-  const auto finite = torch::isfinite(x).all(1);
-  if (!finite.all().item<bool>()) {
-    const int64_t row = (~finite).nonzero().index({0, 0}).item<int64_t>();
-    HCMSN_CHECK(false, what, " row ", row, " contains NaN or Inf");
-  }
+  const int64_t row = first_true_row(~torch::isfinite(x).all(1));
+  HCMSN_CHECK(row < 0, what, " row ", row, " contains NaN or Inf");
 }
 
 std::string class_name(const Labels& labels, int64_t id) {
@@ -334,15 +337,12 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in,
       if (c > 0) {
         for (const auto& [t, what] :
              {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
-          const auto r = (t->to(torch::kFloat64).pow(2).sum(1) * c).sqrt();
-          const auto outside = r >= 1.0;
-          if (outside.any().item<bool>()) {
-            const int64_t row = outside.nonzero().index({0, 0}).item<int64_t>();
-            HCMSN_CHECK(false, what, " row ", row, " lies outside the Poincare ball of curvature -",
-                        c, " (sqrt(c)*|x| = ", r[row].item<double>(),
-                        " >= 1); pass the ball's curvature with --curvature, or use ",
-                        "--metric euclidean for tangent-space vectors");
-          }
+          const auto cx2 = t->to(torch::kFloat64).pow(2).sum(1) * c;
+          const int64_t row = first_true_row(cx2 >= 1.0);
+          HCMSN_CHECK(row < 0, what, " row ", row, " lies outside the Poincare ball of curvature -",
+                      c, " (sqrt(c)*|x| = ", row < 0 ? 0.0 : std::sqrt(cx2[row].item<double>()),
+                      " >= 1); pass the ball's curvature with --curvature, or use ",
+                      "--metric euclidean for tangent-space vectors");
           // Same boundary handling as geometry::distance_matrix.
           *t = geometry::project(*t, c);
         }
@@ -366,12 +366,9 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in,
     }
     case Metric::kCosine: {
       for (const auto& [t, what] : {std::pair{&queries, "query"}, std::pair{&gallery, "gallery"}}) {
-        const auto zero = t->pow(2).sum(1) == 0;
-        if (zero.any().item<bool>()) {
-          const int64_t row = zero.nonzero().index({0, 0}).item<int64_t>();
-          HCMSN_CHECK(false, what, " row ", row,
-                      " is the zero vector; cosine distance is undefined");
-        }
+        const int64_t row = first_true_row(t->pow(2).sum(1) == 0);
+        HCMSN_CHECK(row < 0, what, " row ", row,
+                    " is the zero vector; cosine distance is undefined");
         *t = torch::nn::functional::normalize(*t,
                                               torch::nn::functional::NormalizeFuncOptions().dim(1));
       }

@@ -33,6 +33,7 @@
 #include "hcmsn/geometry/poincare_ball.h"
 #include "hcmsn/util/check.h"
 #include "support/ball_points.h"
+#include "support/json_tensor.h"
 #include "support/test_support.h"
 
 namespace hcmsn::geometry {
@@ -40,6 +41,7 @@ namespace {
 
 using test::points;
 using test::scalarised;
+using test::to_tensor;
 using test::weights_like;
 
 using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
@@ -104,23 +106,6 @@ void expect_row_close(const std::string& where, const torch::Tensor& got, const 
 // ------------------------------------------------------------------------------------------
 // The golden file
 // ------------------------------------------------------------------------------------------
-
-void flatten(const nlohmann::json& j, std::vector<double>& out, std::vector<int64_t>& shape,
-             size_t depth) {
-  if (j.is_array()) {
-    if (shape.size() == depth) shape.push_back(static_cast<int64_t>(j.size()));
-    for (const auto& e : j) flatten(e, out, shape, depth + 1);
-  } else {
-    out.push_back(j.get<double>());
-  }
-}
-
-torch::Tensor to_tensor(const nlohmann::json& j) {
-  std::vector<double> flat;
-  std::vector<int64_t> shape;
-  flatten(j, flat, shape, 0);
-  return torch::tensor(flat, torch::kFloat64).view(shape);
-}
 
 struct GeomCase {
   std::string name;

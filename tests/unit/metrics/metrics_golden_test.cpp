@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hcmsn/metrics/retrieval_evaluator.h"
+#include "support/json_tensor.h"
 #include "support/test_support.h"
 
 namespace hcmsn::metrics {
@@ -31,12 +32,7 @@ std::vector<Case> cases() {
   for (const auto& c : golden["cases"]) {
     Case k;
     k.name = c["name"];
-    std::vector<double> flat;
-    for (const auto& row : c["scores"]) {
-      for (double v : row) flat.push_back(v);
-    }
-    const int64_t q = static_cast<int64_t>(c["scores"].size());
-    k.scores = torch::tensor(flat, torch::kFloat64).view({q, -1});
+    k.scores = test::to_tensor(c["scores"]);
     k.labels.query = c["query_labels"].get<std::vector<int64_t>>();
     k.labels.gallery = c["gallery_labels"].get<std::vector<int64_t>>();
     k.ks = c["ks"].get<std::vector<int64_t>>();
