@@ -89,7 +89,14 @@ TEST_F(CliMetrics, ScoreMatrixInput) {
                     "' --json '" + path("s.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(path("s.json"));
-  EXPECT_EQ(nlohmann::json::parse(in)["metric"], "scores");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["metric"], "scores");
+  const auto labels = metrics::encode_labels(io::read_labels(path("query_labels.txt")),
+                                             io::read_labels(path("gallery_labels.txt")));
+  const auto lib = metrics::evaluate_scores(q.mm(g.t()), labels, /*higher_is_better=*/true, {});
+  EXPECT_DOUBLE_EQ(j["map_all"].get<double>(), lib.map_all);
+  EXPECT_DOUBLE_EQ(j["prec@100"].get<double>(), lib.prec_at[0]);
+  EXPECT_GT(lib.map_all, 0.0);
 }
 
 TEST_F(CliMetrics, BadInputGetsAClearError) {
