@@ -8,5 +8,10 @@ namespace hcmsn::cli {
 
 void add_metrics_command(CLI::App& app, int& exit_code);
 void add_synth_embeddings_command(CLI::App& app, int& exit_code);
+void add_synth_images_command(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+void add_train_command(CLI::App& app, int& exit_code);
+void add_eval_command(CLI::App& app, int& exit_code);
+void add_embed_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

@@ -35,6 +35,11 @@ int run(int argc, char** argv) {
   int exit_code = 0;
   hcmsn::cli::add_metrics_command(app, exit_code);
   hcmsn::cli::add_synth_embeddings_command(app, exit_code);
+  hcmsn::cli::add_synth_images_command(app, exit_code);
+  hcmsn::cli::add_demo_command(app, exit_code);
+  hcmsn::cli::add_train_command(app, exit_code);
+  hcmsn::cli::add_eval_command(app, exit_code);
+  hcmsn::cli::add_embed_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

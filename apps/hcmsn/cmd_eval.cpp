@@ -1,0 +1,150 @@
+// hcmsn eval and hcmsn embed: a trained run on its evaluation classes. eval prints and writes the
+// JSON of `hcmsn metrics`; embed exports the embeddings `hcmsn metrics` reads, so running it on
+// them reproduces eval exactly.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
+#include "hcmsn/metrics/report.h"
+#include "hcmsn/train/retrieval_eval.h"
+#include "hcmsn/train/run_loader.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::cli {
+namespace {
+
+struct RunSelection {
+  std::string run;
+  std::string checkpoint = "best";
+  std::string classes = "unseen";
+  std::string features, images;  // override the run's data source
+  bool quiet = false;
+};
+
+void add_selection_options(CLI::App* cmd, RunSelection& s) {
+  cmd->add_option("--run", s.run, "a run folder (hcmsn train --out, hcmsn demo's DIR/run)")
+      ->required();
+  cmd->add_option("--checkpoint", s.checkpoint, "which weights: best or last")
+      ->check(CLI::IsMember({"best", "last"}))
+      ->capture_default_str();
+  cmd->add_option("--classes", s.classes, "which classes: unseen (zero-shot), seen or all")
+      ->check(CLI::IsMember({"unseen", "seen", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--features", s.features, "evaluate on this feature cache instead");
+  cmd->add_option("--images", s.images, "evaluate on this image folder instead");
+  cmd->add_flag("--quiet", s.quiet, "no progress output");
+}
+
+train::SplitEmbeddings embed_selection(const RunSelection& s) {
+  train::LoadedRun run = train::load_run(s.run, s.checkpoint);
+  train::DataSpec data = run.config.data;
+  HCMSN_CHECK(s.features.empty() || s.images.empty(), "give --features or --images, not both");
+  if (!s.features.empty()) data = {"features", s.features};
+  if (!s.images.empty()) data = {"images", s.images};
+  const train::TrainingSet all = train::load_rows(data, run.config.backbone, !s.quiet);
+  std::vector<std::string> classes;
+  if (s.classes != "unseen") classes = run.config.seen_classes;
+  if (s.classes != "seen") {
+    classes.insert(classes.end(), run.config.unseen_classes.begin(),
+                   run.config.unseen_classes.end());
+  }
+  util::log_info("embedding the {} classes ({}) with the {} weights of {}", s.classes,
+                 classes.size(), s.checkpoint, s.run);
+  return train::embed_split(*run.network, all.subset_classes(classes),
+                            run.config.trainer.eval_batch, !s.quiet);
+}
+
+struct EvalCommandOptions {
+  RunSelection selection;
+  std::string protocol = "standard";
+  std::vector<int64_t> ks = {100, 200};
+  std::string json_out;
+  bool per_class = false;
+};
+
+int run_eval(const EvalCommandOptions& o) {
+  const auto split = embed_selection(o.selection);
+  metrics::EvaluationOptions eval;
+  eval.ks = o.ks;
+  eval.protocol = metrics::Protocol::parse(o.protocol);
+  eval.progress = !o.selection.quiet;
+  const auto result = train::evaluate_split(split, eval);
+  std::cout << metrics::format_table(result, o.per_class);
+  if (!o.json_out.empty()) {
+    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
+    util::log_info("wrote {}", o.json_out);
+  }
+  return 0;
+}
+
+struct EmbedCommandOptions {
+  RunSelection selection;
+  std::string out;
+};
+
+int run_embed(const EmbedCommandOptions& o) {
+  const auto split = embed_selection(o.selection);
+  std::filesystem::create_directories(o.out);
+  const auto path = [&](const char* name) {
+    return (std::filesystem::path(o.out) / name).string();
+  };
+  io::write_npy(path("queries.npy"), split.queries);
+  io::write_labels(path("query_labels.txt"), split.query_labels);
+  io::write_npy(path("gallery.npy"), split.gallery);
+  io::write_labels(path("gallery_labels.txt"), split.gallery_labels);
+  if (!split.query_ids.empty()) io::write_labels(path("query_ids.txt"), split.query_ids);
+  if (!split.gallery_ids.empty()) io::write_labels(path("gallery_ids.txt"), split.gallery_ids);
+  const nlohmann::json info = {{"metric", "poincare"},
+                               {"curvature", split.curvature},
+                               {"run", o.selection.run},
+                               {"checkpoint", o.selection.checkpoint},
+                               {"classes", o.selection.classes},
+                               {"num_queries", split.queries.size(0)},
+                               {"num_gallery", split.gallery.size(0)},
+                               {"dim", split.queries.size(1)}};
+  util::write_file_atomic(path("embedding.json"), info.dump(2) + "\n");
+  std::cout << fmt::format(
+      "wrote {} sketch and {} photo embeddings to {}\nevaluate them with:\n  hcmsn metrics "
+      "--queries {} --query-labels {} --gallery {} --gallery-labels {} --curvature {:.17g}\n",
+      split.queries.size(0), split.gallery.size(0), o.out, path("queries.npy"),
+      path("query_labels.txt"), path("gallery.npy"), path("gallery_labels.txt"), split.curvature);
+  return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<EvalCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "eval",
+      "Zero-shot retrieval metrics of a trained run: its sketches as queries against its "
+      "photos, ranked by Poincare distance (same output as hcmsn metrics).");
+  add_selection_options(cmd, o->selection);
+  cmd->add_option("--protocol", o->protocol,
+                  "standard, or '+'-joined: voc, class-balanced, prec-min-kr")
+      ->capture_default_str();
+  cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--json", o->json_out, "write the results as JSON");
+  cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
+  cmd->callback([o, &exit_code] { exit_code = run_eval(*o); });
+}
+
+void add_embed_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<EmbedCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "embed",
+      "Export a trained run's sketch (query) and photo (gallery) embeddings as .npy with "
+      "label files, ready for hcmsn metrics.");
+  add_selection_options(cmd, o->selection);
+  cmd->add_option("--out", o->out, "output folder")->required();
+  cmd->callback([o, &exit_code] { exit_code = run_embed(*o); });
+}
+
+}  // namespace hcmsn::cli

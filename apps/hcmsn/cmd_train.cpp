@@ -1,0 +1,213 @@
+// hcmsn train: trains HCMSN on the seen classes of a feature cache or an image folder.
+#include <filesystem>
+#include <memory>
+
+#include "commands.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/train/run_loader.h"
+#include "hcmsn/train/trainer.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/interrupt.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::cli {
+namespace {
+
+struct TrainCommandOptions {
+  std::string features, images;
+  std::string semantics, semantics_classes;
+  std::string unseen_file, seen_file;
+  std::string out;
+  bool resume = false;
+  bool no_cls = false, no_adv = false, no_rec = false;
+  bool no_augment = false;
+  bool quiet = false;
+  train::RunConfig config;
+  std::string classifier = "mlr";
+  std::string schedule = "cosine";
+};
+
+// Seen = the given list, or every class of the data that is not unseen (in the data's order).
+std::vector<std::string> seen_classes_of(const train::TrainingSet& all,
+                                         const std::vector<std::string>& unseen,
+                                         const std::string& seen_file) {
+  if (!seen_file.empty()) return io::read_labels(seen_file);
+  std::vector<std::string> seen;
+  for (const auto& name : all.class_names) {
+    if (std::find(unseen.begin(), unseen.end(), name) == unseen.end()) seen.push_back(name);
+  }
+  return seen;
+}
+
+int run_train(TrainCommandOptions& o) {
+  HCMSN_CHECK(!o.out.empty(), "give the run folder with --out");
+  util::install_interrupt_handler();
+  train::RunConfig config;
+  train::ClassSemantics semantics;
+  if (o.resume) {
+    config = train::read_run_config(o.out);
+    semantics = train::read_run_semantics(o.out);
+  } else {
+    HCMSN_CHECK(o.features.empty() != o.images.empty(),
+                "give exactly one of --features (a feature cache) or --images (an image folder)");
+    HCMSN_CHECK(!o.semantics.empty() && !o.semantics_classes.empty(),
+                "give the class semantics: --semantics EMB.npy and --semantics-classes FILE");
+    HCMSN_CHECK(!o.unseen_file.empty(), "give the unseen (test) classes with --unseen FILE");
+    HCMSN_CHECK(!std::filesystem::exists(train::config_path(o.out)), o.out,
+                " already holds a run; use --resume to continue it or choose another --out");
+    config = o.config;
+    config.data.kind = o.features.empty() ? "images" : "features";
+    config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
+    if (config.data.kind == "features") {
+      config.backbone.kind = "none";
+    } else if (config.backbone.kind == "none") {
+      config.backbone.kind = "small-cnn";
+    }
+    config.model.classifier(model::parse_classifier_kind(o.classifier));
+    config.trainer.schedule = train::parse_lr_schedule(o.schedule);
+    config.trainer.augment = !o.no_augment;
+    config.trainer.sampler.seed(config.trainer.seed);
+    if (o.no_cls) config.loss.lambda_cls(0.0);
+    if (o.no_adv) config.loss.lambda_adv(0.0);
+    if (o.no_rec) config.loss.lambda_rec(0.0);
+    semantics = train::read_class_semantics(o.semantics, o.semantics_classes);
+  }
+  config.trainer.progress = !o.quiet;
+
+  const train::TrainingSet all = train::load_rows(config.data, config.backbone, !o.quiet);
+  if (!o.resume) {
+    config.unseen_classes = io::read_labels(o.unseen_file);
+    config.seen_classes = seen_classes_of(all, config.unseen_classes, o.seen_file);
+    for (const auto& name : config.seen_classes) {
+      HCMSN_CHECK(std::find(config.unseen_classes.begin(), config.unseen_classes.end(), name) ==
+                      config.unseen_classes.end(),
+                  "class '", name, "' is both seen and unseen");
+    }
+    config.model.num_seen_classes(static_cast<int64_t>(config.seen_classes.size()));
+    config.model.sem_dim(semantics.embeddings.size(1));
+    config.model.in_dim(config.backbone.kind == "none" ? all.inputs.size(1)
+                                                       : config.backbone.out_dim);
+    // Keep only the run's classes' vectors, seen first: the run folder is self-contained.
+    std::vector<std::string> names = config.seen_classes;
+    names.insert(names.end(), config.unseen_classes.begin(), config.unseen_classes.end());
+    semantics.embeddings =
+        train::class_embeddings_for(names, semantics.class_names, semantics.embeddings);
+    semantics.class_names = names;
+    std::filesystem::create_directories(o.out);
+    train::write_run_semantics(o.out, semantics);
+  }
+  train::TrainingSet seen = all.subset_classes(config.seen_classes);
+  train::TrainingSet unseen = all.subset_classes(config.unseen_classes);
+  const torch::Tensor seen_embeddings =
+      train::class_embeddings_for(config.seen_classes, semantics.class_names, semantics.embeddings);
+
+  train::Trainer trainer(o.out, config, std::move(seen), std::move(unseen), seen_embeddings);
+  const auto result = trainer.train(o.resume);
+  if (result.finished) {
+    util::log_info("finished: best unseen mAP@all {:.4f} at epoch {}; run in {}",
+                   result.state.best_score, result.state.best_epoch, o.out);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<TrainCommandOptions>();
+  auto& c = o->config;
+  auto* cmd = app.add_subcommand(
+      "train", "Train HCMSN on the seen classes; evaluate zero-shot retrieval on the unseen ones.");
+  auto* data = cmd->add_option_group("data");
+  data->add_option("--features", o->features, "a feature cache (hcmsn extract)");
+  data->add_option("--images", o->images, "an image folder ROOT/{sketch,photo}/<class>/*");
+  cmd->add_option("--semantics", o->semantics, "class embeddings, .npy float (M, D)");
+  cmd->add_option("--semantics-classes", o->semantics_classes, "the M class names, one per line");
+  cmd->add_option("--unseen", o->unseen_file, "unseen (test) classes, one per line");
+  cmd->add_option("--seen", o->seen_file, "seen classes (default: every other class)");
+  cmd->add_option("--out", o->out, "the run folder")->required();
+  cmd->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
+
+  auto* m = cmd->add_option_group("model");
+  m->add_option_function<int64_t>(
+      "--dim", [&c](int64_t v) { c.model.dim(v); }, "retrieval feature size d (default 512)");
+  m->add_option_function<int64_t>(
+      "--hidden", [&c](int64_t v) { c.model.hidden(v); }, "hidden width of F, S, R (default 1024)");
+  m->add_option_function<double>(
+      "--curvature", [&c](double v) { c.model.curvature(v); },
+      "c of the Poincare ball; 0 = Euclidean (default 0.01)");
+  m->add_flag_function(
+      "--learn-curvature", [&c](int64_t) { c.model.learn_curvature(true); },
+      "learn c, starting from --curvature");
+  m->add_option_function<double>(
+      "--clip-r", [&c](double v) { c.model.clip_r(v); },
+      "feature clipping radius before exp0 (default 2.3)");
+  m->add_option("--classifier", o->classifier, "mlr or prototype")
+      ->check(CLI::IsMember({"mlr", "prototype"}))
+      ->capture_default_str();
+  m->add_option_function<double>(
+      "--dropout", [&c](double v) { c.model.dropout(v); }, "dropout of F, S, R (default 0.2)");
+  m->add_option("--backbone", c.backbone.kind, "for --images: small-cnn")
+      ->check(CLI::IsMember({"none", "small-cnn"}));
+  m->add_option("--image-size", c.backbone.input.image_size, "input side in pixels")
+      ->capture_default_str();
+  m->add_option("--cnn-channels", c.backbone.channels, "small-cnn stage widths")
+      ->delimiter(',')
+      ->capture_default_str();
+  m->add_option("--cnn-out-dim", c.backbone.out_dim, "small-cnn feature size")
+      ->capture_default_str();
+
+  auto* l = cmd->add_option_group("loss");
+  l->add_option_function<double>(
+      "--lambda-cls", [&c](double v) { c.loss.lambda_cls(v); }, "weight of L_cls (default 1)");
+  l->add_option_function<double>(
+      "--lambda-adv", [&c](double v) { c.loss.lambda_adv(v); }, "weight of L_adv (default 1)");
+  l->add_option_function<double>(
+      "--lambda-align", [&c](double v) { c.loss.lambda_align(v); },
+      "weight of the direct alignment (default 1)");
+  l->add_option_function<double>(
+      "--lambda-rec", [&c](double v) { c.loss.lambda_rec(v); }, "weight of L_rec (default 1)");
+  l->add_option_function<double>(
+      "--lambda-triplet", [&c](double v) { c.loss.lambda_triplet(v); },
+      "weight of the hyperbolic triplet term (default 0)");
+  l->add_option_function<double>(
+      "--margin", [&c](double v) { c.loss.margin(v); }, "triplet margin (default 1)");
+  l->add_flag("--no-cls", o->no_cls, "ablation: drop L_cls");
+  l->add_flag("--no-adv", o->no_adv, "ablation: drop L_adv (and the discriminator)");
+  l->add_flag("--no-rec", o->no_rec, "ablation: drop L_rec");
+
+  auto& t = c.trainer;
+  auto* tr = cmd->add_option_group("training");
+  tr->add_option("--epochs", t.epochs)->capture_default_str();
+  tr->add_option_function<int64_t>(
+      "--classes-per-batch", [&t](int64_t v) { t.sampler.classes_per_batch(v); },
+      "classes in a batch (default 16)");
+  tr->add_option_function<int64_t>(
+      "--per-class", [&t](int64_t v) { t.sampler.per_class(v); },
+      "sketches and photos per class in a batch (default 4)");
+  tr->add_option_function<int64_t>(
+      "--batches-per-epoch", [&t](int64_t v) { t.sampler.batches_per_epoch(v); },
+      "0 = about one pass over the data (default)");
+  tr->add_option("--lr", t.lr, "Adam learning rate of the generator")->capture_default_str();
+  tr->add_option("--disc-lr", t.disc_lr, "Adam learning rate of D")->capture_default_str();
+  tr->add_option("--weight-decay", t.weight_decay)->capture_default_str();
+  tr->add_option("--schedule", o->schedule, "constant, cosine or step")
+      ->check(CLI::IsMember({"constant", "cosine", "step"}))
+      ->capture_default_str();
+  tr->add_option("--warmup-steps", t.warmup_steps)->capture_default_str();
+  tr->add_option("--grad-clip", t.grad_clip, "gradient-norm clip, 0 = off")->capture_default_str();
+  tr->add_option("--seed", t.seed)->capture_default_str();
+  tr->add_flag("--no-augment", o->no_augment, "no random flips and shifts of images");
+  tr->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints")
+      ->capture_default_str();
+  tr->add_option("--eval-every", t.eval_every, "epochs between unseen evaluations, 0 = never")
+      ->capture_default_str();
+  tr->add_option("--k", t.ks, "cut-offs for Prec@K and mAP@K")
+      ->delimiter(',')
+      ->capture_default_str();
+  tr->add_option("--max-steps", t.max_steps, "stop after this many steps (resumable)")
+      ->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "no progress bars");
+  cmd->callback([o, &exit_code] { exit_code = run_train(*o); });
+}
+
+}  // namespace hcmsn::cli

@@ -1,0 +1,45 @@
+// The whole retrieval network: an optional backbone E followed by HCMSN (F, S, R, P, classifier,
+// D). Without a backbone the inputs are cached backbone features (the frozen-backbone CPU
+// path); with one, the inputs are uint8 images and E trains end to end with the rest.
+//
+// Inputs: features float (B, in_dim), or images uint8 (B, 3, H, W) RGB when has_backbone();
+// modality int64 (B) of kSketch / kPhoto. Everything else follows hcmsn_model.h.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "hcmsn/model/backbone.h"
+#include "hcmsn/model/hcmsn_model.h"
+
+namespace hcmsn::model {
+
+class RetrievalNetworkImpl : public torch::nn::Module {
+ public:
+  /// `backbone` may be null (cached features). With a backbone, its out_dim must equal
+  /// options.in_dim(); throws hcmsn::Error otherwise.
+  RetrievalNetworkImpl(HCMSNModelOptions options, std::shared_ptr<BackboneImpl> backbone);
+
+  /// Backbone features v (B, in_dim): the backbone applied to normalised images, or the input
+  /// itself when there is no backbone.
+  torch::Tensor backbone_features(const torch::Tensor& input);
+  HCMSNOutput forward(const torch::Tensor& input, const torch::Tensor& modality);
+  /// Retrieval embeddings h (B, hyp_dim); see HCMSNModelImpl::embed.
+  torch::Tensor embed(const torch::Tensor& input, const torch::Tensor& modality);
+
+  bool has_backbone() const { return backbone_ != nullptr; }
+  BackboneImpl* backbone() const { return backbone_.get(); }
+  HCMSNModel& hcmsn() { return hcmsn_; }
+  /// The generator's parameters: the backbone's plus HCMSNModel::generator_parameters().
+  std::vector<torch::Tensor> generator_parameters() const;
+  std::vector<torch::Tensor> discriminator_parameters() const;
+
+ private:
+  std::shared_ptr<BackboneImpl> backbone_;
+  HCMSNModel hcmsn_{nullptr};
+};
+TORCH_MODULE(RetrievalNetwork);
+
+}  // namespace hcmsn::model

@@ -1,0 +1,53 @@
+// Trainer checkpoints: the network's parameters and buffers, optionally both Adam states, and
+// the trainer's position (epoch, step, best score, history), in one checked file
+// (io/checked_file.h: kind "checkpoint", atomic write, version, CRC-32).
+//
+// Payload, version 1: four length-prefixed sections (uint64 little-endian length, then bytes):
+//   1. JSON: TrainerState, plus which sections are present
+//   2. the network (torch::serialize archive)
+//   3. the generator's optimizer (archive; empty when not saved)
+//   4. the discriminator's optimizer (archive; empty when not saved)
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "hcmsn/model/retrieval_network.h"
+
+namespace hcmsn::train {
+
+/// Where a run stands: the next step to run is step `step_in_epoch` of epoch `epoch`.
+struct TrainerState {
+  int64_t epoch = 0;
+  int64_t step_in_epoch = 0;
+  int64_t global_step = 0;
+  /// Best unseen mAP@all so far and its epoch (−1: none yet).
+  double best_score = -1.0;
+  int64_t best_epoch = -1;
+  /// The per-epoch records written to log.jsonl so far.
+  nlohmann::json history = nlohmann::json::array();
+  /// Sums of the current epoch's loss terms and the number of steps in them.
+  nlohmann::json epoch_sums = nlohmann::json::object();
+
+  nlohmann::json to_json() const;
+  static TrainerState from_json(const nlohmann::json& json);
+};
+
+inline constexpr uint32_t kCheckpointVersion = 1;
+
+/// Writes `path` atomically. Optimizers may be null (the best checkpoint keeps weights only).
+void save_checkpoint(const std::string& path, const TrainerState& state,
+                     model::RetrievalNetworkImpl& network, torch::optim::Optimizer* generator,
+                     torch::optim::Optimizer* discriminator);
+
+/// Restores the network (and the optimizers that are not null) from `path` and returns the
+/// trainer's state. Throws hcmsn::Error when the file is not a checkpoint, is corrupt, or does not
+/// fit the network (a different configuration), or when an optimizer is requested but absent.
+TrainerState load_checkpoint(const std::string& path, model::RetrievalNetworkImpl& network,
+                             torch::optim::Optimizer* generator,
+                             torch::optim::Optimizer* discriminator);
+
+}  // namespace hcmsn::train

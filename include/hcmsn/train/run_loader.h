@@ -1,0 +1,40 @@
+// Loading what a run needs: its rows (from the DataSpec), its class semantics, and a trained
+// network from a run folder. The commands train, eval, embed and demo share these, so every
+// command sees the same rows in the same order.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "hcmsn/model/retrieval_network.h"
+#include "hcmsn/train/checkpoint.h"
+#include "hcmsn/train/run_config.h"
+#include "hcmsn/train/training_set.h"
+
+namespace hcmsn::train {
+
+/// Every row of the data source: a feature cache's rows, or an image folder's images decoded
+/// and resized to the backbone's input size (unreadable images are an error that lists them).
+TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress);
+
+/// Class semantics as stored in a run: float32 (M, D) and M class names.
+struct ClassSemantics {
+  std::vector<std::string> class_names;
+  torch::Tensor embeddings;
+};
+/// Reads an (M, D) .npy and an M-line class list; throws hcmsn::Error on a count mismatch.
+ClassSemantics read_class_semantics(const std::string& npy_path, const std::string& classes_path);
+void write_run_semantics(const std::string& run_dir, const ClassSemantics& semantics);
+ClassSemantics read_run_semantics(const std::string& run_dir);
+
+struct LoadedRun {
+  RunConfig config;
+  model::RetrievalNetwork network{nullptr};
+  TrainerState state;
+};
+/// The network of a run with the weights of `which` ("best" or "last"), in eval mode.
+LoadedRun load_run(const std::string& run_dir, const std::string& which = "best");
+
+}  // namespace hcmsn::train

@@ -1,0 +1,72 @@
+// Trains HCMSN (DESIGN §2) on the seen classes and evaluates zero-shot retrieval on the unseen
+// classes every `eval_every` epochs.
+//
+// One step: a class-balanced batch of sketches and photos (balanced_sampler.h); the forward
+// pass; one Adam step of the discriminator D on real class embeddings w_y against S(f); one Adam
+// step of everything else on L = Σ λ·term (model/losses.h), with gradient clipping and the
+// learning-rate schedule (trainer_options.h).
+//
+// Determinism and resume: initialisation uses `seed`; each step reseeds the global generator
+// from (seed, global step) before dropout and augmentation, and an epoch's batches depend only on
+// (seed, epoch). last.ckpt (network, both Adam states, position, history) is written every
+// `checkpoint_every` steps and at every epoch end, so a resumed run, also one killed mid-epoch,
+// repeats exactly the steps an uninterrupted run would have taken after that checkpoint.
+// best.ckpt keeps the weights with the best unseen mAP@all. log.jsonl gets one object per epoch:
+//   {"epoch", "global_step", "lr", "loss": {"total", "cls", "adv", "align", "rec", "triplet",
+//    "disc"}, "seconds", "samples_per_second", "unseen": {<hcmsn metrics fields>}, "best"}.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+
+#include "hcmsn/train/checkpoint.h"
+#include "hcmsn/train/run_config.h"
+#include "hcmsn/train/training_set.h"
+
+namespace hcmsn::train {
+
+struct TrainResult {
+  TrainerState state;
+  /// False when the run stopped early (max_steps, or an interrupt) and can be resumed.
+  bool finished = false;
+};
+
+class Trainer {
+ public:
+  /// `seen` holds the training rows (labels index config.seen_classes), `unseen` the evaluation
+  /// rows (labels index config.unseen_classes; may be empty when eval_every is 0);
+  /// `seen_class_embeddings` float (num_seen, sem_dim), row k for seen class k.
+  /// Throws hcmsn::Error on inconsistent sizes.
+  Trainer(std::string run_dir, RunConfig config, TrainingSet seen, TrainingSet unseen,
+          torch::Tensor seen_class_embeddings);
+
+  /// Trains from scratch, or, with `resume`, from run_dir/last.ckpt (which must exist).
+  TrainResult train(bool resume);
+
+  model::RetrievalNetwork& network() { return network_; }
+  /// Called after every epoch with its log record (the demo draws its progress from it).
+  void on_epoch_end(std::function<void(const nlohmann::json&)> callback) {
+    epoch_callback_ = std::move(callback);
+  }
+
+ private:
+  /// One optimisation step on `rows`; returns the step's loss terms.
+  nlohmann::json step(const torch::Tensor& rows, int64_t global_step, int64_t total_steps);
+  nlohmann::json end_epoch(TrainerState& state, double seconds, int64_t samples);
+  void save_last(const TrainerState& state);
+
+  std::string run_dir_;
+  RunConfig config_;
+  TrainingSet seen_;
+  TrainingSet unseen_;
+  torch::Tensor class_embeddings_;
+  model::RetrievalNetwork network_{nullptr};
+  std::unique_ptr<torch::optim::Adam> generator_opt_;
+  std::unique_ptr<torch::optim::Adam> discriminator_opt_;
+  std::function<void(const nlohmann::json&)> epoch_callback_;
+  int64_t total_steps_ = 0;
+};
+
+}  // namespace hcmsn::train

@@ -1,0 +1,53 @@
+// Hyperparameters of a training run (everything but the model's architecture and the losses'
+// weights, which live in model::HCMSNModelOptions and model::LossOptions).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hcmsn/train/balanced_sampler.h"
+
+namespace hcmsn::train {
+
+enum class LrSchedule {
+  kConstant,  // "constant"
+  kCosine,    // "cosine": lr → lr · min_lr_ratio over the run, after the warm-up
+  kStep,      // "step": lr × 0.1 at 50% and 75% of the run
+};
+std::string to_string(LrSchedule schedule);
+LrSchedule parse_lr_schedule(const std::string& name);
+
+struct TrainerOptions {
+  int64_t epochs = 20;
+  BalancedSamplerOptions sampler;
+  /// Adam learning rates of the generator (backbone, F, S, R, P, classifier) and of D.
+  double lr = 1e-3;
+  double disc_lr = 2e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double weight_decay = 0.0;
+  LrSchedule schedule = LrSchedule::kCosine;
+  double min_lr_ratio = 0.01;
+  int64_t warmup_steps = 0;
+  /// Clip the generator's gradient norm (≤ 0: off); hyperbolic layers can spike near the edge.
+  double grad_clip = 10.0;
+  /// Seeds batches, initialisation, dropout and augmentation.
+  uint64_t seed = 0;
+  /// Random horizontal flips and shifts of image inputs.
+  bool augment = true;
+  /// Write last.ckpt every this many steps (0: only at the end of an epoch).
+  int64_t checkpoint_every = 100;
+  /// Evaluate on the unseen classes every this many epochs (0: never).
+  int64_t eval_every = 1;
+  std::vector<int64_t> ks = {100, 200};
+  /// Stop after this many steps in all (0: run all epochs); the run can be resumed later.
+  int64_t max_steps = 0;
+  int64_t eval_batch = 256;
+  bool progress = true;
+};
+
+/// The learning-rate multiplier (0, 1] at `step` of `total_steps`.
+double lr_factor(const TrainerOptions& options, int64_t step, int64_t total_steps);
+
+}  // namespace hcmsn::train

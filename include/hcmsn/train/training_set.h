@@ -1,0 +1,43 @@
+// The rows a run trains or evaluates on, in memory: cached backbone features or decoded images,
+// with a class id and a modality per row.
+//
+//   inputs:   float32 (N, D) backbone features, or uint8 (N, 3, S, S) RGB images
+//   labels:   int64 (N), ids into class_names
+//   modality: int64 (N), model::kSketch (0) / model::kPhoto (1)
+//   item_ids: N strings (image paths or cache ids) or empty
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace hcmsn::train {
+
+struct TrainingSet {
+  torch::Tensor inputs;
+  torch::Tensor labels;
+  torch::Tensor modality;
+  std::vector<std::string> class_names;
+  std::vector<std::string> item_ids;
+
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  bool is_images() const { return inputs.defined() && inputs.dim() == 4; }
+  /// Throws hcmsn::Error naming the first inconsistency (shapes, dtypes, label range, modality).
+  void validate() const;
+  /// The rows of the named classes, relabelled 0 … names.size() − 1 in the order given.
+  /// Throws hcmsn::Error listing every name that is not a class of this set.
+  TrainingSet subset_classes(const std::vector<std::string>& names) const;
+  /// Rows of one modality (kSketch / kPhoto), labels unchanged.
+  TrainingSet rows_of_modality(int64_t modality) const;
+  /// Number of rows per modality: {sketches, photos}.
+  std::pair<int64_t, int64_t> modality_counts() const;
+};
+
+/// Rows of `semantics` (float (M, D)) for each of `names`, looked up in `semantics_classes`
+/// (M names). Throws hcmsn::Error listing every class without a vector.
+torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
+                                   const std::vector<std::string>& semantics_classes,
+                                   const torch::Tensor& semantics);
+
+}  // namespace hcmsn::train

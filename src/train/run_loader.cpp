@@ -1,0 +1,93 @@
+#include "hcmsn/train/run_loader.h"
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/data/image_folder.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::train {
+
+TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress) {
+  TrainingSet set;
+  if (data.kind == "features") {
+    HCMSN_CHECK(backbone.kind == "none",
+                "a feature cache holds backbone features already; "
+                "train on it without a backbone");
+    data::FeatureCache cache = data::load_feature_cache(data.path);
+    set.inputs = cache.features;
+    set.labels = cache.labels;
+    set.modality = cache.modality;
+    set.class_names = std::move(cache.class_names);
+    set.item_ids = std::move(cache.item_ids);
+  } else {
+    HCMSN_CHECK(data.kind == "images", "unknown data kind '", data.kind,
+                "'; use features or images");
+    HCMSN_CHECK(backbone.kind != "none", "training on images needs a backbone (--backbone)");
+    const data::ImageFolder folder = data::scan_image_folder(data.path);
+    data::LoadOptions options;
+    options.show_progress = progress;
+    const data::LoadedImages images =
+        data::load_images(folder.items, backbone.input.image_size, options);
+    std::vector<int64_t> labels, modality;
+    std::unordered_map<std::string, int64_t> class_id;
+    for (size_t i = 0; i < folder.class_names.size(); ++i) {
+      class_id.emplace(folder.class_names[i], static_cast<int64_t>(i));
+    }
+    for (const auto& item : folder.items) {
+      labels.push_back(class_id.at(item.class_name));
+      modality.push_back(item.modality);
+      set.item_ids.push_back(item.path);
+    }
+    set.inputs = images.pixels;
+    set.labels = torch::tensor(labels, torch::kInt64);
+    set.modality = torch::tensor(modality, torch::kInt64);
+    set.class_names = folder.class_names;
+  }
+  set.validate();
+  const auto [sketches, photos] = set.modality_counts();
+  util::log_info("{}: {} sketches and {} photos of {} classes", data.path, sketches, photos,
+                 set.class_names.size());
+  return set;
+}
+
+ClassSemantics read_class_semantics(const std::string& npy_path, const std::string& classes_path) {
+  ClassSemantics s;
+  s.embeddings = io::read_npy_matrix(npy_path).to(torch::kFloat32);
+  s.class_names = io::read_labels(classes_path);
+  HCMSN_CHECK(s.embeddings.size(0) == static_cast<int64_t>(s.class_names.size()), npy_path, " has ",
+              s.embeddings.size(0), " rows but ", classes_path, " lists ", s.class_names.size(),
+              " classes; row i must be the vector of class i");
+  return s;
+}
+
+void write_run_semantics(const std::string& run_dir, const ClassSemantics& semantics) {
+  io::write_npy(semantics_path(run_dir), semantics.embeddings.to(torch::kFloat32));
+  io::write_labels(semantics_classes_path(run_dir), semantics.class_names);
+}
+
+ClassSemantics read_run_semantics(const std::string& run_dir) {
+  return read_class_semantics(semantics_path(run_dir), semantics_classes_path(run_dir));
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::string& which) {
+  HCMSN_CHECK(which == "best" || which == "last", "--checkpoint must be best or last, got '", which,
+              "'");
+  LoadedRun run;
+  run.config = read_run_config(run_dir);
+  run.network = build_network(run.config);
+  const std::string path =
+      which == "best" ? best_checkpoint_path(run_dir) : last_checkpoint_path(run_dir);
+  HCMSN_CHECK(std::filesystem::exists(path), path,
+              " does not exist: the run has not finished an evaluated epoch yet",
+              which == "best" ? " (try --checkpoint last)" : "");
+  run.state = load_checkpoint(path, *run.network, nullptr, nullptr);
+  run.network->eval();
+  return run;
+}
+
+}  // namespace hcmsn::train

@@ -1,0 +1,283 @@
+#include "hcmsn/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "hcmsn/metrics/report.h"
+#include "hcmsn/model/losses.h"
+#include "hcmsn/train/balanced_sampler.h"
+#include "hcmsn/train/retrieval_eval.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/interrupt.h"
+#include "hcmsn/util/log.h"
+#include "hcmsn/util/progress.h"
+
+namespace hcmsn::train {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+uint64_t step_seed(uint64_t seed, int64_t global_step) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(global_step) + 1;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return (x ^ (x >> 31)) >> 1;  // manual_seed takes any uint64; keep it positive for clarity
+}
+
+void set_lr(torch::optim::Adam& opt, double lr) {
+  for (auto& group : opt.param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  }
+}
+
+// Random horizontal flips and shifts of up to 1/16 of the side, per row, on uint8 images.
+torch::Tensor augment_images(const torch::Tensor& images) {
+  const int64_t b = images.size(0);
+  const int64_t max_shift = std::max<int64_t>(1, images.size(2) / 16);
+  auto flip = torch::rand({b}) < 0.5;
+  auto shifts = torch::randint(-max_shift, max_shift + 1, {b, 2}, torch::kInt64);
+  auto out = torch::where(flip.view({b, 1, 1, 1}), images.flip({3}), images);
+  std::vector<torch::Tensor> rows;
+  rows.reserve(b);
+  const auto s = shifts.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    rows.push_back(torch::roll(out[i], {s[i][0], s[i][1]}, {1, 2}));
+  }
+  return torch::stack(rows);
+}
+
+void add_term(nlohmann::json& record, const char* name, const torch::Tensor& t) {
+  if (t.defined()) record[name] = t.item<double>();
+}
+
+}  // namespace
+
+double lr_factor(const TrainerOptions& o, int64_t step, int64_t total_steps) {
+  if (o.warmup_steps > 0 && step < o.warmup_steps) {
+    return static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  }
+  const double span = static_cast<double>(std::max<int64_t>(1, total_steps - o.warmup_steps));
+  const double t = std::clamp(static_cast<double>(step - o.warmup_steps) / span, 0.0, 1.0);
+  switch (o.schedule) {
+    case LrSchedule::kConstant:
+      return 1.0;
+    case LrSchedule::kCosine:
+      return o.min_lr_ratio + (1.0 - o.min_lr_ratio) * 0.5 * (1.0 + std::cos(kPi * t));
+    case LrSchedule::kStep:
+      return t < 0.5 ? 1.0 : (t < 0.75 ? 0.1 : 0.01);
+  }
+  return 1.0;
+}
+
+Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, TrainingSet unseen,
+                 torch::Tensor seen_class_embeddings)
+    : run_dir_(std::move(run_dir)),
+      config_(std::move(config)),
+      seen_(std::move(seen)),
+      unseen_(std::move(unseen)),
+      class_embeddings_(std::move(seen_class_embeddings)) {
+  HCMSN_CHECK(!run_dir_.empty(), "give the run folder (--out)");
+  seen_.validate();
+  HCMSN_CHECK(seen_.size() > 0, "there are no training rows of the seen classes");
+  HCMSN_CHECK(seen_.class_names == config_.seen_classes,
+              "the training rows' classes differ from the run's seen classes");
+  HCMSN_CHECK(config_.model.num_seen_classes() == static_cast<int64_t>(config_.seen_classes.size()),
+              "the model has ", config_.model.num_seen_classes(), " outputs for ",
+              config_.seen_classes.size(), " seen classes");
+  if (config_.trainer.eval_every > 0) {
+    unseen_.validate();
+    HCMSN_CHECK(unseen_.class_names == config_.unseen_classes,
+                "the evaluation rows' classes differ from the run's unseen classes");
+  }
+  HCMSN_CHECK(class_embeddings_.dim() == 2 &&
+                  class_embeddings_.size(0) == static_cast<int64_t>(seen_.class_names.size()) &&
+                  class_embeddings_.size(1) == config_.model.sem_dim(),
+              "the seen classes' embeddings must be (", seen_.class_names.size(), ", ",
+              config_.model.sem_dim(), "), got ", class_embeddings_.sizes());
+  HCMSN_CHECK(config_.trainer.epochs > 0, "epochs must be > 0");
+  HCMSN_CHECK(config_.trainer.lr > 0 && config_.trainer.disc_lr > 0, "learning rates must be > 0");
+
+  torch::manual_seed(config_.trainer.seed);
+  network_ = build_network(config_);
+  const auto& t = config_.trainer;
+  generator_opt_ = std::make_unique<torch::optim::Adam>(
+      network_->generator_parameters(), torch::optim::AdamOptions(t.lr)
+                                            .betas(std::make_tuple(t.beta1, t.beta2))
+                                            .weight_decay(t.weight_decay));
+  discriminator_opt_ = std::make_unique<torch::optim::Adam>(
+      network_->discriminator_parameters(),
+      torch::optim::AdamOptions(t.disc_lr).betas(std::make_tuple(0.5, 0.999)));
+}
+
+nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int64_t total_steps) {
+  const auto& t = config_.trainer;
+  torch::manual_seed(step_seed(t.seed, global_step));
+  const double factor = lr_factor(t, global_step, total_steps);
+  set_lr(*generator_opt_, t.lr * factor);
+  set_lr(*discriminator_opt_, t.disc_lr * factor);
+
+  network_->train();
+  auto x = seen_.inputs.index_select(0, rows);
+  if (seen_.is_images() && t.augment) x = augment_images(x);
+  const auto labels = seen_.labels.index_select(0, rows);
+  const auto modality = seen_.modality.index_select(0, rows);
+  const auto out = network_->forward(x, modality);
+
+  nlohmann::json record;
+  if (config_.loss.lambda_adv() > 0) {
+    discriminator_opt_->zero_grad();
+    const auto w_y = model::class_embeddings_of(class_embeddings_.to(out.s.dtype()), labels);
+    const auto d_loss = model::discriminator_loss(network_->hcmsn()->discriminator(), w_y, out.s);
+    d_loss.backward();
+    discriminator_opt_->step();
+    record["disc"] = d_loss.item<double>();
+  }
+  generator_opt_->zero_grad();
+  const auto terms =
+      model::total_loss(*network_->hcmsn(), out, labels, modality, class_embeddings_, config_.loss);
+  const double total = terms.total.item<double>();
+  HCMSN_CHECK(std::isfinite(total), "training diverged at step ", global_step,
+              " (loss is not finite); lower --lr or raise --grad-clip; the last checkpoint is "
+              "unchanged");
+  terms.total.backward();
+  if (t.grad_clip > 0) {
+    torch::nn::utils::clip_grad_norm_(network_->generator_parameters(), t.grad_clip);
+  }
+  generator_opt_->step();
+  record["total"] = total;
+  add_term(record, "cls", terms.cls);
+  add_term(record, "adv", terms.adv);
+  add_term(record, "align", terms.align);
+  add_term(record, "rec", terms.rec);
+  add_term(record, "triplet", terms.triplet);
+  return record;
+}
+
+void Trainer::save_last(const TrainerState& state) {
+  save_checkpoint(last_checkpoint_path(run_dir_), state, *network_, generator_opt_.get(),
+                  discriminator_opt_.get());
+}
+
+nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t samples) {
+  const auto& t = config_.trainer;
+  nlohmann::json record;
+  record["epoch"] = state.epoch + 1;
+  record["global_step"] = state.global_step;
+  record["lr"] = t.lr * lr_factor(t, std::max<int64_t>(0, state.global_step - 1), total_steps_);
+  nlohmann::json loss = nlohmann::json::object();
+  const int64_t steps = state.epoch_sums.value("steps", int64_t{0});
+  for (auto it = state.epoch_sums.begin(); it != state.epoch_sums.end(); ++it) {
+    if (it.key() != "steps" && steps > 0) loss[it.key()] = it.value().get<double>() / steps;
+  }
+  record["loss"] = loss;
+  record["seconds"] = seconds;
+  record["samples_per_second"] = seconds > 0 ? samples / seconds : 0.0;
+  record["curvature"] = network_->hcmsn()->curvature().value();
+  record["best"] = false;
+  const bool evaluate =
+      t.eval_every > 0 && ((state.epoch + 1) % t.eval_every == 0 || state.epoch + 1 == t.epochs);
+  if (evaluate) {
+    metrics::EvaluationOptions eval;
+    eval.ks = t.ks;
+    eval.progress = false;
+    const auto result = evaluate_split(embed_split(*network_, unseen_, t.eval_batch), eval);
+    nlohmann::json unseen = metrics::to_json(result);
+    unseen.erase("per_class");
+    record["unseen"] = unseen;
+    if (result.map_all > state.best_score) {
+      state.best_score = result.map_all;
+      state.best_epoch = state.epoch + 1;
+      record["best"] = true;
+    }
+  }
+  state.history.push_back(record);
+  std::string lines;
+  for (const auto& r : state.history) lines += r.dump() + "\n";
+  util::write_file_atomic(log_path(run_dir_), lines);
+  if (record["best"].get<bool>()) {
+    save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);
+  }
+  return record;
+}
+
+TrainResult Trainer::train(bool resume) {
+  const auto& t = config_.trainer;
+  std::filesystem::create_directories(run_dir_);
+  TrainerState state;
+  if (resume) {
+    const std::string last = last_checkpoint_path(run_dir_);
+    HCMSN_CHECK(std::filesystem::exists(last), "cannot resume: ", last,
+                " does not exist (the run never reached its first checkpoint; start it again "
+                "without --resume)");
+    state = load_checkpoint(last, *network_, generator_opt_.get(), discriminator_opt_.get());
+    util::log_info("resuming {} at epoch {}, step {} (global step {})", run_dir_, state.epoch + 1,
+                   state.step_in_epoch, state.global_step);
+  } else {
+    write_run_config(run_dir_, config_);
+  }
+
+  // trainer.seed is the run's one seed (config.json keeps no other): it seeds the batches too.
+  const BalancedSampler sampler(seen_.labels, seen_.modality,
+                                BalancedSamplerOptions(t.sampler).seed(t.seed));
+  const int64_t per_epoch = sampler.batches_per_epoch();
+  total_steps_ = t.epochs * per_epoch;
+  TrainResult result;
+  while (state.epoch < t.epochs) {
+    const auto batches = sampler.epoch_batches(state.epoch);
+    util::Progress bar(
+        per_epoch - state.step_in_epoch,
+        {fmt::format("epoch {}/{}", state.epoch + 1, t.epochs), "steps", t.progress});
+    const auto start = std::chrono::steady_clock::now();
+    int64_t samples = 0;
+    while (state.step_in_epoch < per_epoch) {
+      if ((t.max_steps > 0 && state.global_step >= t.max_steps) || util::interrupt_requested()) {
+        save_last(state);
+        util::log_info("stopped at global step {}; continue with --resume", state.global_step);
+        result.state = state;
+        return result;
+      }
+      const auto& rows = batches[state.step_in_epoch];
+      const auto losses = step(rows, state.global_step, total_steps_);
+      for (auto it = losses.begin(); it != losses.end(); ++it) {
+        state.epoch_sums[it.key()] =
+            state.epoch_sums.value(it.key(), 0.0) + it.value().get<double>();
+      }
+      state.epoch_sums["steps"] = state.epoch_sums.value("steps", int64_t{0}) + 1;
+      samples += rows.size(0);
+      ++state.step_in_epoch;
+      ++state.global_step;
+      bar.advance();
+      if (t.checkpoint_every > 0 && state.global_step % t.checkpoint_every == 0 &&
+          state.step_in_epoch < per_epoch) {
+        save_last(state);
+      }
+    }
+    bar.finish();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto record = end_epoch(state, seconds, samples);
+    util::log_info(
+        "epoch {}/{}: loss {:.4f}{}", state.epoch + 1, t.epochs, record["loss"].value("total", 0.0),
+        record.contains("unseen")
+            ? fmt::format(", unseen mAP@all {:.4f}", record["unseen"]["map_all"].get<double>())
+            : std::string());
+    ++state.epoch;
+    state.step_in_epoch = 0;
+    state.epoch_sums = nlohmann::json::object();
+    save_last(state);
+    if (epoch_callback_) epoch_callback_(record);
+  }
+  if (t.eval_every == 0) {
+    // No evaluation picked a best epoch: the final weights are the ones to use.
+    save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);
+  }
+  result.state = state;
+  result.finished = true;
+  return result;
+}
+
+}  // namespace hcmsn::train

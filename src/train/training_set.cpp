@@ -1,0 +1,131 @@
+#include "hcmsn/train/training_set.h"
+
+#include <unordered_map>
+
+#include "hcmsn/util/check.h"
+
+namespace hcmsn::train {
+namespace {
+
+std::string join_names(const std::vector<std::string>& names, size_t max_shown = 20) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max_shown; ++i) {
+    out += (i ? ", " : "") + names[i];
+  }
+  if (names.size() > max_shown) out += ", … (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+std::unordered_map<std::string, int64_t> index_of(const std::vector<std::string>& names) {
+  std::unordered_map<std::string, int64_t> index;
+  for (size_t i = 0; i < names.size(); ++i) index.emplace(names[i], static_cast<int64_t>(i));
+  return index;
+}
+
+TrainingSet select(const TrainingSet& set, const torch::Tensor& rows) {
+  TrainingSet out;
+  out.inputs = set.inputs.index_select(0, rows);
+  out.labels = set.labels.index_select(0, rows);
+  out.modality = set.modality.index_select(0, rows);
+  out.class_names = set.class_names;
+  if (!set.item_ids.empty()) {
+    const int64_t* r = rows.data_ptr<int64_t>();
+    for (int64_t i = 0; i < rows.size(0); ++i) out.item_ids.push_back(set.item_ids[r[i]]);
+  }
+  return out;
+}
+
+}  // namespace
+
+void TrainingSet::validate() const {
+  HCMSN_CHECK(inputs.defined() && labels.defined() && modality.defined(),
+              "a training set needs inputs, labels and modality");
+  HCMSN_CHECK(labels.dim() == 1 && labels.scalar_type() == torch::kInt64,
+              "labels must be an int64 vector, got ", labels.sizes(), " ", labels.scalar_type());
+  HCMSN_CHECK(modality.dim() == 1 && modality.scalar_type() == torch::kInt64 &&
+                  modality.size(0) == labels.size(0),
+              "modality must be an int64 vector as long as the labels");
+  HCMSN_CHECK(inputs.size(0) == labels.size(0), "inputs have ", inputs.size(0), " rows but ",
+              labels.size(0), " labels");
+  if (inputs.dim() == 4) {
+    HCMSN_CHECK(inputs.scalar_type() == torch::kUInt8 && inputs.size(1) == 3,
+                "images must be uint8 (N, 3, S, S), got ", inputs.sizes(), " ",
+                inputs.scalar_type());
+  } else {
+    HCMSN_CHECK(inputs.dim() == 2 && inputs.is_floating_point(),
+                "features must be a float (N, D) matrix, got ", inputs.sizes(), " ",
+                inputs.scalar_type());
+    if (inputs.size(0) > 0) {
+      const auto bad = torch::logical_not(torch::isfinite(inputs)).any(1).nonzero();
+      HCMSN_CHECK(bad.numel() == 0, "feature row ", bad.numel() ? bad[0].item<int64_t>() : 0,
+                  " is not finite");
+    }
+  }
+  HCMSN_CHECK(item_ids.empty() || static_cast<int64_t>(item_ids.size()) == size(), "there are ",
+              item_ids.size(), " item ids for ", size(), " rows");
+  if (size() > 0) {
+    HCMSN_CHECK(labels.min().item<int64_t>() >= 0 &&
+                    labels.max().item<int64_t>() < static_cast<int64_t>(class_names.size()),
+                "labels must lie in [0, ", class_names.size(), ")");
+    HCMSN_CHECK(torch::logical_or(modality == 0, modality == 1).all().item<bool>(),
+                "modality values must be 0 (sketch) or 1 (photo)");
+  }
+}
+
+TrainingSet TrainingSet::subset_classes(const std::vector<std::string>& names) const {
+  const auto mine = index_of(class_names);
+  std::vector<std::string> missing;
+  std::vector<int64_t> new_id(class_names.size(), -1);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto it = mine.find(names[i]);
+    if (it == mine.end()) {
+      missing.push_back(names[i]);
+    } else {
+      new_id[it->second] = static_cast<int64_t>(i);
+    }
+  }
+  HCMSN_CHECK(missing.empty(), missing.size(),
+              " class(es) are not in the data: ", join_names(missing),
+              ". Check the split's class list against the dataset.");
+  const auto map = torch::tensor(new_id, torch::kInt64);
+  const auto mapped = map.index_select(0, labels);
+  TrainingSet out = select(*this, (mapped >= 0).nonzero().view(-1));
+  out.labels = map.index_select(0, out.labels);
+  out.class_names = names;
+  return out;
+}
+
+TrainingSet TrainingSet::rows_of_modality(int64_t m) const {
+  return select(*this, (modality == m).nonzero().view(-1));
+}
+
+std::pair<int64_t, int64_t> TrainingSet::modality_counts() const {
+  const int64_t photos = size() ? modality.sum().item<int64_t>() : 0;
+  return {size() - photos, photos};
+}
+
+torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
+                                   const std::vector<std::string>& semantics_classes,
+                                   const torch::Tensor& semantics) {
+  HCMSN_CHECK(
+      semantics.dim() == 2 && semantics.size(0) == static_cast<int64_t>(semantics_classes.size()),
+      "the semantics matrix has ", semantics.size(0), " rows but the class list has ",
+      semantics_classes.size(), " names");
+  const auto index = index_of(semantics_classes);
+  std::vector<int64_t> rows;
+  std::vector<std::string> missing;
+  for (const auto& n : names) {
+    const auto it = index.find(n);
+    if (it == index.end()) {
+      missing.push_back(n);
+    } else {
+      rows.push_back(it->second);
+    }
+  }
+  HCMSN_CHECK(missing.empty(), missing.size(),
+              " class(es) have no semantic vector: ", join_names(missing),
+              ". Add them to the semantics class list.");
+  return semantics.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
+}
+
+}  // namespace hcmsn::train
