@@ -47,6 +47,8 @@ int run_train(TrainCommandOptions& o) {
   if (o.resume) {
     config = train::read_run_config(o.out);
     semantics = train::read_run_semantics(o.out);
+    // A stop point belongs to one invocation, not to the run: resume runs on unless told.
+    config.trainer.max_steps = o.config.trainer.max_steps;
   } else {
     HCMSN_CHECK(o.features.empty() != o.images.empty(),
                 "give exactly one of --features (a feature cache) or --images (an image folder)");
@@ -86,7 +88,8 @@ int run_train(TrainCommandOptions& o) {
     config.model.num_seen_classes(static_cast<int64_t>(config.seen_classes.size()));
     config.model.sem_dim(semantics.embeddings.size(1));
     config.model.in_dim(config.backbone.kind == "none" ? all.inputs.size(1)
-                                                       : config.backbone.out_dim);
+                        : config.backbone.out_dim > 0  ? config.backbone.out_dim
+                                                       : config.backbone.channels.back());
     // Keep only the run's classes' vectors, seen first: the run folder is self-contained.
     std::vector<std::string> names = config.seen_classes;
     names.insert(names.end(), config.unseen_classes.begin(), config.unseen_classes.end());
@@ -144,6 +147,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
   m->add_option("--classifier", o->classifier, "mlr or prototype")
       ->check(CLI::IsMember({"mlr", "prototype"}))
       ->capture_default_str();
+  m->add_flag_function(
+      "--shared-input", [&c](int64_t) { c.model.shared_feature_input(true); },
+      "one input layer of F for both modalities (end-to-end training)");
   m->add_option_function<double>(
       "--dropout", [&c](double v) { c.model.dropout(v); }, "dropout of F, S, R (default 0.2)");
   m->add_option("--backbone", c.backbone.kind, "for --images: small-cnn")
@@ -153,7 +159,10 @@ void add_train_command(CLI::App& app, int& exit_code) {
   m->add_option("--cnn-channels", c.backbone.channels, "small-cnn stage widths")
       ->delimiter(',')
       ->capture_default_str();
-  m->add_option("--cnn-out-dim", c.backbone.out_dim, "small-cnn feature size")
+  m->add_option("--cnn-convs", c.backbone.convs_per_stage, "small-cnn convolutions per stage")
+      ->capture_default_str();
+  m->add_option("--cnn-out-dim", c.backbone.out_dim,
+                "small-cnn feature size (0: the pooled features)")
       ->capture_default_str();
 
   auto* l = cmd->add_option_group("loss");

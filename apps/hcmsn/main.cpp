@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "hcmsn/util/check.h"
@@ -52,6 +53,14 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Training jobs run for minutes: they get OpenMP's passive waiting (see threads.h).
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "train" || arg == "demo") {
+      hcmsn::util::ensure_passive_openmp_wait(argv);
+      break;
+    }
+  }
   // Every failure ends as one "error: ..." line and exit code 1, never an abort.
   try {
     return run(argc, argv);

@@ -88,13 +88,16 @@ DemoPlan demo_plan(const DemoOptions& options) {
   plan.per_class = options.quick ? 30 : 60;
   auto& c = plan.config;
   c.backbone.kind = "small-cnn";
-  c.backbone.channels = {16, 32, 64};
-  c.backbone.out_dim = 128;
+  c.backbone.channels = {16, 32, 64, 64};
+  c.backbone.convs_per_stage = 1;
+  c.backbone.out_dim = 0;
   c.backbone.input.image_size = 32;
-  c.model.in_dim(c.backbone.out_dim).hidden(256).dim(128).disc_hidden(128).curvature(0.1);
-  c.trainer.epochs = options.quick ? 12 : 30;
-  c.trainer.sampler.classes_per_batch(13).per_class(4);
-  c.trainer.lr = 3e-3;
+  // A backbone trained from scratch: F's input layer is shared by both modalities (see
+  // RetrievalFeatureNetOptions::shared_input); the heads are sized for 64-d features.
+  c.model.in_dim(64).hidden(256).dim(128).shared_feature_input(true);
+  c.trainer.epochs = options.quick ? 16 : 30;
+  c.trainer.sampler.classes_per_batch(8).per_class(4);
+  c.trainer.lr = 2e-3;
   c.trainer.seed = options.seed;
   c.trainer.sampler.seed(options.seed);
   c.trainer.ks = {100, 200};

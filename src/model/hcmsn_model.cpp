@@ -52,9 +52,9 @@ HCMSNModelImpl::HCMSNModelImpl(HCMSNModelOptions options) : options_(options) {
   const int64_t hyp_dim = o.hyp_dim() > 0 ? o.hyp_dim() : o.dim();
 
   feature_net_ = register_module(
-      "feature_net",
-      RetrievalFeatureNet(
-          RetrievalFeatureNetOptions(o.in_dim(), o.hidden(), o.dim()).dropout(o.dropout())));
+      "feature_net", RetrievalFeatureNet(RetrievalFeatureNetOptions(o.in_dim(), o.hidden(), o.dim())
+                                             .dropout(o.dropout())
+                                             .shared_input(o.shared_feature_input())));
   semantic_net_ = register_module(
       "semantic_net", SemanticEmbeddingNet(SemanticEmbeddingNetOptions(o.dim(), o.sem_dim())
                                                .hidden(o.hidden())

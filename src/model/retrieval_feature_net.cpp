@@ -28,7 +28,7 @@ RetrievalFeatureNetImpl::RetrievalFeatureNetImpl(RetrievalFeatureNetOptions opti
   detail::check_sizes("RetrievalFeatureNet", {options_.in_dim(), options_.hidden(), options_.dim()},
                       options_.dropout());
   sketch_in_ = register_module("sketch_in", input_layer(options_));
-  photo_in_ = register_module("photo_in", input_layer(options_));
+  if (!options_.shared_input()) photo_in_ = register_module("photo_in", input_layer(options_));
   out_ = register_module("out", torch::nn::Linear(options_.hidden(), options_.dim()));
 }
 
@@ -45,6 +45,7 @@ torch::Tensor RetrievalFeatureNetImpl::forward(const torch::Tensor& v,
     if (rows.numel() == 0) return;
     hidden = hidden.index_copy(0, rows, layer->forward(v.index_select(0, rows)));
   };
+  if (options_.shared_input()) return out_->forward(sketch_in_->forward(v));
   route(kSketch, sketch_in_);
   route(kPhoto, photo_in_);
   return out_->forward(hidden);

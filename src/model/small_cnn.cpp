@@ -23,12 +23,13 @@ torch::Tensor normalise_pixels(const torch::Tensor& pixels_u8, const ImageInputO
 SmallCNNImpl::SmallCNNImpl(SmallCNNOptions options)
     : BackboneImpl("SmallCNN"), options_(std::move(options)) {
   HCMSN_CHECK(!options_.channels().empty(), "SmallCNN needs at least one stage");
-  HCMSN_CHECK(options_.out_dim() > 0, "SmallCNN out_dim must be > 0");
+  HCMSN_CHECK(options_.out_dim() >= 0, "SmallCNN out_dim must be >= 0 (0: no projection)");
+  HCMSN_CHECK(options_.convs_per_stage() > 0, "SmallCNN needs at least one conv per stage");
   torch::nn::Sequential seq;
   int64_t in = 3;
   for (const int64_t width : options_.channels()) {
     HCMSN_CHECK(width > 0, "SmallCNN channel widths must be > 0");
-    for (int rep = 0; rep < 2; ++rep) {
+    for (int64_t rep = 0; rep < options_.convs_per_stage(); ++rep) {
       seq->push_back(torch::nn::Conv2d(
           torch::nn::Conv2dOptions(rep == 0 ? in : width, width, 3).padding(1).bias(false)));
       seq->push_back(torch::nn::BatchNorm2d(width));
@@ -38,7 +39,9 @@ SmallCNNImpl::SmallCNNImpl(SmallCNNOptions options)
     in = width;
   }
   features_ = register_module("features", seq);
-  head_ = register_module("head", torch::nn::Linear(in, options_.out_dim()));
+  if (options_.out_dim() > 0) {
+    head_ = register_module("head", torch::nn::Linear(in, options_.out_dim()));
+  }
 }
 
 torch::Tensor SmallCNNImpl::forward(const torch::Tensor& images) {
@@ -50,7 +53,7 @@ torch::Tensor SmallCNNImpl::forward(const torch::Tensor& images) {
               images.size(2), "×", images.size(3));
   auto x = features_->forward(images);
   x = x.mean({2, 3});
-  return head_->forward(x);
+  return head_ ? head_->forward(x) : x;
 }
 
 }  // namespace hcmsn::model

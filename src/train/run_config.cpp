@@ -24,7 +24,8 @@ json model_to_json(const model::HCMSNModelOptions& m) {
           {"clip_r", m.clip_r()},
           {"classifier", model::to_string(m.classifier())},
           {"temperature", m.temperature()},
-          {"dropout", m.dropout()}};
+          {"dropout", m.dropout()},
+          {"shared_feature_input", m.shared_feature_input()}};
 }
 
 model::HCMSNModelOptions model_from_json(const json& j) {
@@ -40,7 +41,8 @@ model::HCMSNModelOptions model_from_json(const json& j) {
       .clip_r(j.at("clip_r").get<double>())
       .classifier(model::parse_classifier_kind(j.at("classifier").get<std::string>()))
       .temperature(j.at("temperature").get<double>())
-      .dropout(j.at("dropout").get<double>());
+      .dropout(j.at("dropout").get<double>())
+      .shared_feature_input(j.value("shared_feature_input", false));
   return m;
 }
 
@@ -111,15 +113,20 @@ TrainerOptions trainer_from_json(const json& j) {
 }
 
 json backbone_to_json(const BackboneSpec& b) {
-  return {{"kind", b.kind},       {"channels", b.channels},
-          {"out_dim", b.out_dim}, {"image_size", b.input.image_size},
-          {"mean", b.input.mean}, {"std", b.input.std}};
+  return {{"kind", b.kind},
+          {"channels", b.channels},
+          {"convs_per_stage", b.convs_per_stage},
+          {"out_dim", b.out_dim},
+          {"image_size", b.input.image_size},
+          {"mean", b.input.mean},
+          {"std", b.input.std}};
 }
 
 BackboneSpec backbone_from_json(const json& j) {
   BackboneSpec b;
   b.kind = j.at("kind").get<std::string>();
   b.channels = j.at("channels").get<std::vector<int64_t>>();
+  b.convs_per_stage = j.value("convs_per_stage", int64_t{2});  // configs before the option: 2
   b.out_dim = j.at("out_dim").get<int64_t>();
   b.input.image_size = j.at("image_size").get<int64_t>();
   b.input.mean = j.at("mean").get<std::array<double, 3>>();
@@ -191,10 +198,12 @@ RunConfig RunConfig::from_json(const json& j) {
 model::RetrievalNetwork build_network(const RunConfig& config) {
   std::shared_ptr<model::BackboneImpl> backbone;
   if (config.backbone.kind == "small-cnn") {
-    backbone = std::make_shared<model::SmallCNNImpl>(model::SmallCNNOptions()
-                                                         .channels(config.backbone.channels)
-                                                         .out_dim(config.backbone.out_dim)
-                                                         .input(config.backbone.input));
+    backbone =
+        std::make_shared<model::SmallCNNImpl>(model::SmallCNNOptions()
+                                                  .channels(config.backbone.channels)
+                                                  .convs_per_stage(config.backbone.convs_per_stage)
+                                                  .out_dim(config.backbone.out_dim)
+                                                  .input(config.backbone.input));
   } else {
     HCMSN_CHECK(config.backbone.kind == "none", "unknown backbone '", config.backbone.kind,
                 "'; use none or small-cnn");

@@ -76,14 +76,19 @@ TrainingSet TrainingSet::subset_classes(const std::vector<std::string>& names) c
   const auto mine = index_of(class_names);
   std::vector<std::string> missing;
   std::vector<int64_t> new_id(class_names.size(), -1);
+  std::vector<std::string> repeated;
   for (size_t i = 0; i < names.size(); ++i) {
     const auto it = mine.find(names[i]);
     if (it == mine.end()) {
       missing.push_back(names[i]);
+    } else if (new_id[it->second] >= 0) {
+      repeated.push_back(names[i]);  // its rows could take only one of the ids
     } else {
       new_id[it->second] = static_cast<int64_t>(i);
     }
   }
+  HCMSN_CHECK(repeated.empty(), "the class list names ", join_names(repeated),
+              " more than once; list every class once.");
   HCMSN_CHECK(missing.empty(), missing.size(),
               " class(es) are not in the data: ", join_names(missing),
               ". Check the split's class list against the dataset.");

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -31,6 +32,13 @@ int set_num_threads(int n) {
   torch::set_num_threads(n);
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(n);
   return n;
+}
+
+void ensure_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  // The exec failed (no /proc): carry on with the default policy.
 }
 
 }  // namespace hcmsn::util

@@ -40,13 +40,14 @@ class CliTrain : public ::testing::Test {
   static std::string data() { return *dir_ + "/data"; }
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
   // A small, fast configuration; `extra` adds or overrides flags.
-  static std::string train_args(const std::string& run, const std::string& extra = "") {
+  static std::string train_args(const std::string& run, const std::string& extra = "",
+                                int epochs = 2) {
     return "--threads 2 --log-level warn train --quiet --images '" + data() + "' --semantics '" +
            data() + "/semantics.npy' --semantics-classes '" + data() + "/classes.txt' --unseen '" +
            data() + "/unseen.txt' --out '" + run +
            "' --image-size 16 --cnn-channels 4,8 --cnn-out-dim 16 --dim 16 --hidden 32 "
-           "--classes-per-batch 6 --per-class 2 --epochs 2 " +
-           extra;
+           "--classes-per-batch 6 --per-class 2 --epochs " +
+           std::to_string(epochs) + " " + extra;
   }
   static std::string* dir_;
 };
@@ -94,14 +95,13 @@ TEST_F(CliTrain, EvalEqualsMetricsOnExportedEmbeddings) {
 
 TEST_F(CliTrain, KilledMidEpochAndResumedEqualsUninterrupted) {
   const std::string full = path("run_full");
-  auto r = test::run_cli(train_args(full, "--epochs 3 --checkpoint-every 1"));
+  auto r = test::run_cli(train_args(full, "--checkpoint-every 1", 3));
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   // Start the same run, SIGKILL it shortly after its first epoch ends (mid-epoch 2), resume.
   const std::string killed = path("run_killed");
   const std::string script =
-      "'" + std::string(HCMSN_CLI_PATH) + "' " +
-      train_args(killed, "--epochs 3 --checkpoint-every 1") +
+      "'" + std::string(HCMSN_CLI_PATH) + "' " + train_args(killed, "--checkpoint-every 1", 3) +
       " >/dev/null 2>&1 & pid=$!; for i in $(seq 600); do [ -f '" + killed +
       "/log.jsonl' ] && break; sleep 0.02; done; sleep 0.3; kill -9 $pid 2>/dev/null; wait $pid; "
       "exit 0";

@@ -64,6 +64,8 @@ struct HCMSNModelOptions {
   TORCH_ARG(double, temperature) = 1.0;
   /// Dropout of F, S and R.
   TORCH_ARG(double, dropout) = 0.2;
+  /// F's input layer shared by both modalities (RetrievalFeatureNetOptions::shared_input).
+  TORCH_ARG(bool, shared_feature_input) = false;
 };
 
 /// Everything a training step needs from one forward pass.

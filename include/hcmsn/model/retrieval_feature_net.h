@@ -28,6 +28,11 @@ struct RetrievalFeatureNetOptions {
   TORCH_ARG(int64_t, hidden);
   TORCH_ARG(int64_t, dim);
   TORCH_ARG(double, dropout) = 0.2;
+  /// One input layer for both modalities. Meant for a backbone trained end to end from scratch:
+  /// there a shared layer makes the backbone itself map sketches and photos of a class together,
+  /// which is what transfers to unseen classes; per-modality layers learn the alignment for the
+  /// seen classes only. With a frozen pretrained backbone keep them separate (the default).
+  TORCH_ARG(bool, shared_input) = false;
 };
 
 class RetrievalFeatureNetImpl : public torch::nn::Module {

@@ -30,8 +30,10 @@ struct DataSpec {
 /// The backbone in front of HCMSN: "none" (cached features) or "small-cnn".
 struct BackboneSpec {
   std::string kind = "none";
-  std::vector<int64_t> channels = {32, 64, 128};
-  int64_t out_dim = 256;
+  std::vector<int64_t> channels = {16, 32, 64, 64};
+  int64_t convs_per_stage = 1;
+  /// 0: the pooled features (channels.back() values).
+  int64_t out_dim = 0;
   model::ImageInputOptions input;
 };
 
