@@ -9,6 +9,7 @@
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/model/losses.h"
 #include "hcmsn/train/balanced_sampler.h"
+#include "hcmsn/train/fused_adam.h"
 #include "hcmsn/train/retrieval_eval.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
@@ -104,11 +105,11 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
   torch::manual_seed(config_.trainer.seed);
   network_ = build_network(config_);
   const auto& t = config_.trainer;
-  generator_opt_ = std::make_unique<torch::optim::Adam>(
-      network_->generator_parameters(), torch::optim::AdamOptions(t.lr)
-                                            .betas(std::make_tuple(t.beta1, t.beta2))
-                                            .weight_decay(t.weight_decay));
-  discriminator_opt_ = std::make_unique<torch::optim::Adam>(
+  generator_opt_ = std::make_unique<FusedAdam>(network_->generator_parameters(),
+                                               torch::optim::AdamOptions(t.lr)
+                                                   .betas(std::make_tuple(t.beta1, t.beta2))
+                                                   .weight_decay(t.weight_decay));
+  discriminator_opt_ = std::make_unique<FusedAdam>(
       network_->discriminator_parameters(),
       torch::optim::AdamOptions(t.disc_lr).betas(std::make_tuple(0.5, 0.999)));
 }
@@ -145,9 +146,12 @@ nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int
               "unchanged");
   terms.total.backward();
   if (t.grad_clip > 0) {
-    torch::nn::utils::clip_grad_norm_(network_->generator_parameters(), t.grad_clip);
+    // Clipping folded into the update pass (the same factor clip_grad_norm_ would apply).
+    dynamic_cast<FusedAdam&>(*generator_opt_)
+        .step_scaled(clip_grad_norm_factor(network_->generator_parameters(), t.grad_clip));
+  } else {
+    generator_opt_->step();
   }
-  generator_opt_->step();
   record["total"] = total;
   add_term(record, "cls", terms.cls);
   add_term(record, "adv", terms.adv);
