@@ -24,8 +24,7 @@ constexpr double kOutsideSlack = 1e-3;
 constexpr double kCharWidth = 6.6;
 
 std::string coord(double v) {
-  HCMSN_ASSERT(std::isfinite(v), "SVG coordinate must be finite, got ", v);
-  return fmt::format("{:.2f}", v);
+  return svg_coord(v);
 }
 
 // Top-2 principal axes about the origin of the rows of u (N, d), d >= 2, as (d, 2), with each
@@ -154,21 +153,7 @@ std::string svg_poincare_disk(const torch::Tensor& h, const std::vector<int64_t>
   const double height = std::max(top + size, top + 16.0 * static_cast<double>(legend_lines) + 8);
   const double cx = size / 2, cy = top + size / 2, big_r = size / 2 - 14.0;
 
-  std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" role=\"img\" font-family=\"system-ui, -apple-system, "
-      "'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"11\">\n",
-      coord(width), coord(height));
-  out += "<title>" + xml_escape(options.title.empty() ? "Poincaré disk" : options.title) +
-         "</title>\n";
-  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
-                     coord(width), coord(height));
-  if (!options.title.empty()) {
-    out += fmt::format(
-        "<text x=\"{}\" y=\"19\" text-anchor=\"middle\" font-size=\"13\" "
-        "font-weight=\"600\">{}</text>\n",
-        coord(width / 2), xml_escape(options.title));
-  }
+  std::string out = svg_open(width, height, options.title, "Poincaré disk");
   out += fmt::format(
       "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"#f7f7f9\" stroke=\"#333333\" "
       "stroke-width=\"1.5\"/>\n",

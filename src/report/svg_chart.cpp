@@ -34,8 +34,7 @@ size_t utf8_length(const std::string& s) {
 }
 
 std::string coord(double v) {
-  HCMSN_ASSERT(std::isfinite(v), "SVG coordinate must be finite, got ", v);
-  return fmt::format("{:.2f}", v);
+  return svg_coord(v);
 }
 
 struct Frame {
@@ -83,6 +82,30 @@ std::string xml_escape(const std::string& text) {
       default:
         out += ch;
     }
+  }
+  return out;
+}
+
+std::string svg_coord(double v) {
+  HCMSN_ASSERT(std::isfinite(v), "SVG coordinate must be finite, got ", v);
+  return fmt::format("{:.2f}", v);
+}
+
+std::string svg_open(double width, double height, const std::string& title,
+                     const std::string& fallback_title) {
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" role=\"img\" font-family=\"system-ui, -apple-system, "
+      "'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"11\">\n",
+      svg_coord(width), svg_coord(height));
+  out += "<title>" + xml_escape(title.empty() ? fallback_title : title) + "</title>\n";
+  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
+                     svg_coord(width), svg_coord(height));
+  if (!title.empty()) {
+    out += fmt::format(
+        "<text x=\"{}\" y=\"19\" text-anchor=\"middle\" font-size=\"13\" "
+        "font-weight=\"600\">{}</text>\n",
+        svg_coord(width / 2), xml_escape(title));
   }
   return out;
 }
@@ -256,20 +279,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
           xticks.back(), yticks.front(), yticks.back(), log_y};
   if (log_y) f.ylo = std::log10(f.ylo), f.yhi = std::log10(f.yhi);
 
-  std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" role=\"img\" font-family=\"system-ui, -apple-system, "
-      "'Segoe UI', Helvetica, Arial, sans-serif\" font-size=\"11\">\n",
-      coord(width), coord(height));
-  out += "<title>" + xml_escape(options.title.empty() ? "chart" : options.title) + "</title>\n";
-  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>\n",
-                     coord(width), coord(height));
-  if (!options.title.empty()) {
-    out += fmt::format(
-        "<text x=\"{}\" y=\"19\" text-anchor=\"middle\" font-size=\"13\" "
-        "font-weight=\"600\">{}</text>\n",
-        coord(width / 2), xml_escape(options.title));
-  }
+  std::string out = svg_open(width, height, options.title, "chart");
 
   // Grid, ticks and labels.
   out += "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n";

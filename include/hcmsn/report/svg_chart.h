@@ -33,6 +33,15 @@ std::string xml_escape(const std::string& text);
 /// every index gets a colour and neighbours differ.
 std::string palette_color(std::size_t i);
 
+/// A pixel coordinate as SVG text (2 decimals); internal error when not finite.
+std::string svg_coord(double v);
+
+/// The opening of a standalone figure shared by every hcmsn SVG: the <svg> element (system font,
+/// 11 px), a <title> (`title`, or `fallback_title` when empty), a white background and, when
+/// `title` is not empty, the heading. Close it with "</svg>".
+std::string svg_open(double width, double height, const std::string& title,
+                     const std::string& fallback_title);
+
 /// "Nice" tick values covering [lo, hi]: multiples of a step 1, 2 or 5 × 10^k chosen so that
 /// about `target` intervals (≥ 1) span the range; the first tick is ≤ lo and the last ≥ hi.
 /// (both up to rounding). lo == hi gets a small range around the value. Throws hcmsn::Error for
