@@ -61,7 +61,8 @@ int run_train(TrainCommandOptions& o) {
     config.data.kind = o.features.empty() ? "images" : "features";
     config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
     if (config.data.kind == "features") {
-      config.backbone.kind = "none";
+      HCMSN_CHECK(config.backbone.kind == "none",
+                  "a feature cache holds backbone features already; drop --backbone");
     } else if (config.backbone.kind == "none") {
       config.backbone.kind = "small-cnn";
     }
