@@ -147,8 +147,8 @@ nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int
   terms.total.backward();
   if (t.grad_clip > 0) {
     // Clipping folded into the update pass (the same factor clip_grad_norm_ would apply).
-    dynamic_cast<FusedAdam&>(*generator_opt_)
-        .step_scaled(clip_grad_norm_factor(network_->generator_parameters(), t.grad_clip));
+    generator_opt_->step_scaled(
+        clip_grad_norm_factor(network_->generator_parameters(), t.grad_clip));
   } else {
     generator_opt_->step();
   }

@@ -4,7 +4,8 @@
 // One step: a class-balanced batch of sketches and photos (balanced_sampler.h); the forward
 // pass; one Adam step of the discriminator D on real class embeddings w_y against S(f); one Adam
 // step of everything else on L = Σ λ·term (model/losses.h), with gradient clipping and the
-// learning-rate schedule (trainer_options.h).
+// learning-rate schedule (trainer_options.h). Both optimizers are FusedAdam (fused_adam.h): Adam's
+// arithmetic and state, one vectorised pass per parameter with the clip factor folded in.
 //
 // Determinism and resume: initialisation uses `seed`; each step reseeds the global generator
 // from (seed, global step) before dropout and augmentation, and an epoch's batches depend only on
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "hcmsn/train/checkpoint.h"
+#include "hcmsn/train/fused_adam.h"
 #include "hcmsn/train/run_config.h"
 #include "hcmsn/train/training_set.h"
 
@@ -63,8 +65,8 @@ class Trainer {
   TrainingSet unseen_;
   torch::Tensor class_embeddings_;
   model::RetrievalNetwork network_{nullptr};
-  std::unique_ptr<torch::optim::Adam> generator_opt_;
-  std::unique_ptr<torch::optim::Adam> discriminator_opt_;
+  std::unique_ptr<FusedAdam> generator_opt_;
+  std::unique_ptr<FusedAdam> discriminator_opt_;
   std::function<void(const nlohmann::json&)> epoch_callback_;
   int64_t total_steps_ = 0;
 };
