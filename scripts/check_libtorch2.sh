@@ -2,19 +2,24 @@
 # Compiles every C++ source against another LibTorch's headers (syntax and API check only, no
 # link), e.g. the headers of an official LibTorch 2.x / pip torch wheel, to keep the code free of
 # APIs that exist in only one of Debian's 1.13 and 2.x.
-# Usage: scripts/check_libtorch2.sh TORCH_INCLUDE_DIR   (the folder holding ATen/, c10/, torch/)
+# Usage: scripts/check_libtorch2.sh TORCH_INCLUDE_DIR [FILE.cpp...]
+#   TORCH_INCLUDE_DIR holds ATen/, c10/, torch/; without files, every source is checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-inc=${1:?usage: $0 TORCH_INCLUDE_DIR}
+inc=${1:?usage: $0 TORCH_INCLUDE_DIR [FILE.cpp...]}
+shift
 # LibTorch >= 2.10 requires C++20 (CMakeLists.txt switches the same way).
 std=c++17
 grep -q "C++20 or later compatible compiler is required" "$inc/ATen/ATen.h" 2>/dev/null && std=c++20
 flags=(-std=$std -fsyntax-only -fopenmp -D_GLIBCXX_USE_CXX11_ABI=1 -Iinclude -Itests
-       -isystem "$inc" -isystem "$inc/torch/csrc/api/include"
+       -isystem "$inc" -isystem "$inc/torch/csrc/api/include" $(pkg-config --cflags opencv4)
        -DHCMSN_FIXTURES_DIR='""' -DHCMSN_SHARED_DIR='""' -DHCMSN_CLI_PATH='""')
 export CHECK_FLAGS="${flags[*]}"
 # One compiler per core; each prints FAIL and its first errors.
-if find src apps tests bench -name '*.cpp' -print0 |
+list_sources() {
+  if [ "$#" -gt 0 ]; then printf '%s\0' "$@"; else find src apps tests bench -name '*.cpp' -print0; fi
+}
+if list_sources "$@" |
     xargs -0 -P "$(nproc)" -I{} bash -c 'err=$(g++ $CHECK_FLAGS "$1" 2>&1) || { echo "FAIL $1"; echo "$err" | grep -m5 error; exit 1; }' _ {}; then
   echo "all sources compile with -std=$std against $inc"
 else

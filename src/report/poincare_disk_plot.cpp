@@ -31,7 +31,7 @@ std::string coord(double v) {
 // axis' largest-magnitude component made positive.
 torch::Tensor principal_axes(const torch::Tensor& u) {
   const torch::Tensor moment = u.t().mm(u);
-  const torch::Tensor vectors = std::get<1>(torch::linalg::eigh(moment, "L"));  // ascending
+  const torch::Tensor vectors = std::get<1>(at::linalg_eigh(moment, "L"));  // ascending
   const int64_t d = u.size(1);
   torch::Tensor axes = torch::stack({vectors.select(1, d - 1), vectors.select(1, d - 2)}, 1);
   for (int64_t k = 0; k < 2; ++k) {
