@@ -126,10 +126,7 @@ torch::Tensor tensor_from_raw(const std::string& payload, size_t offset, std::ve
 
 FeatureCache parse_payload(const std::string& payload) {
   HCMSN_CHECK(payload.size() >= 8, "the payload is too short for a feature cache header");
-  uint64_t header_len = 0;
-  for (int i = 0; i < 8; ++i) {
-    header_len |= static_cast<uint64_t>(static_cast<unsigned char>(payload[i])) << (8 * i);
-  }
+  const uint64_t header_len = io::get_le(payload, 0, 8);
   HCMSN_CHECK(header_len <= payload.size() - 8, "the JSON header length (", header_len,
               " bytes) exceeds the payload (", payload.size(), " bytes)");
   json header;
@@ -250,8 +247,7 @@ void save_feature_cache(const std::string& path, const FeatureCache& cache) {
   }
   std::string payload;
   payload.reserve(8 + header.size() + static_cast<size_t>(n) * (4 * static_cast<size_t>(d) + 16));
-  for (int i = 0; i < 8; ++i)
-    payload.push_back(static_cast<char>((header.size() >> (8 * i)) & 0xFF));
+  io::put_le(payload, header.size(), 8);
   payload += header;
   append_raw<float>(payload, cache.features);
   append_raw<int64_t>(payload, cache.labels);

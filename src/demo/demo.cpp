@@ -76,7 +76,6 @@ TrainedRun train_and_evaluate(const std::string& run_dir, const train::RunConfig
   metrics::EvaluationOptions eval;
   eval.ks = config.trainer.ks;
   out.result = train::evaluate_split(out.split, eval);
-  (void)progress;
   return out;
 }
 
@@ -138,8 +137,7 @@ DemoResult run_demo(const DemoOptions& options) {
   util::log_info("demo: {} seen and {} unseen classes; training HCMSN (c = {:g})",
                  config.seen_classes.size(), config.unseen_classes.size(),
                  config.model.curvature());
-  const TrainedRun hyperbolic =
-      train_and_evaluate((out / "run").string(), config, all, semantics, options.progress);
+  const TrainedRun hyperbolic = train_and_evaluate((out / "run").string(), config, all, semantics);
 
   train::RunConfig euclidean_config = config;
   euclidean_config.model.curvature(0.0);

@@ -17,18 +17,6 @@ constexpr std::string_view kMagic("\x89HCMSN\r\n", 8);
 // Header bytes besides the kind: magic, K, version, N, payload CRC, header CRC.
 constexpr size_t kFixedHeaderLen = 8 + 4 + 4 + 8 + 4 + 4;
 
-void put_le(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
-}
-
-uint64_t get_le(std::string_view bytes, size_t offset, int count) {
-  uint64_t value = 0;
-  for (int i = 0; i < count; ++i) {
-    value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
-  }
-  return value;
-}
-
 bool valid_kind(std::string_view kind) {
   if (kind.empty() || kind.size() > kMaxKindLength) return false;
   return std::all_of(kind.begin(), kind.end(), [](char c) {
@@ -127,6 +115,18 @@ Header parse_header(std::string_view bytes, const std::string& expected_kind,
 }
 
 }  // namespace
+
+void put_le(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+}
+
+uint64_t get_le(std::string_view bytes, size_t offset, int count) {
+  uint64_t value = 0;
+  for (int i = 0; i < count; ++i) {
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
+  }
+  return value;
+}
 
 uint32_t crc32_of(std::string_view bytes, uint32_t crc) {
   return static_cast<uint32_t>(

@@ -5,16 +5,14 @@
 #include <random>
 
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/mix64.h"
 
 namespace hcmsn::train {
 namespace {
 
 // splitmix64: decorrelates the (seed, epoch) pair into one engine seed.
 uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
+  return util::mix64(x + 0x9E3779B97F4A7C15ULL);
 }
 
 }  // namespace

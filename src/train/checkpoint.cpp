@@ -14,18 +14,13 @@ namespace hcmsn::train {
 namespace {
 
 void put_section(std::string& out, const std::string& bytes) {
-  uint64_t n = bytes.size();
-  char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
-  out.append(len, 8);
+  io::put_le(out, bytes.size(), 8);
   out += bytes;
 }
 
 std::string get_section(const std::string& payload, size_t& pos, const std::string& path) {
   HCMSN_CHECK(payload.size() - pos >= 8, path, ": checkpoint payload is truncated");
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i)
-    n |= static_cast<uint64_t>(static_cast<unsigned char>(payload[pos + i])) << (8 * i);
+  const uint64_t n = io::get_le(payload, pos, 8);
   pos += 8;
   HCMSN_CHECK(payload.size() - pos >= n, path, ": checkpoint payload is truncated");
   std::string out = payload.substr(pos, n);

@@ -1,7 +1,6 @@
 #include "hcmsn/train/run_loader.h"
 
 #include <filesystem>
-#include <unordered_map>
 
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/image_folder.h"
@@ -34,12 +33,8 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
     const data::LoadedImages images =
         data::load_images(folder.items, backbone.input.image_size, options);
     std::vector<int64_t> labels, modality;
-    std::unordered_map<std::string, int64_t> class_id;
-    for (size_t i = 0; i < folder.class_names.size(); ++i) {
-      class_id.emplace(folder.class_names[i], static_cast<int64_t>(i));
-    }
     for (const auto& item : folder.items) {
-      labels.push_back(class_id.at(item.class_name));
+      labels.push_back(item.class_index);
       modality.push_back(item.modality);
       set.item_ids.push_back(item.path);
     }

@@ -15,6 +15,7 @@
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
+#include "hcmsn/util/mix64.h"
 #include "hcmsn/util/progress.h"
 
 namespace hcmsn::train {
@@ -23,10 +24,8 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 
 uint64_t step_seed(uint64_t seed, int64_t global_step) {
-  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(global_step) + 1;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return (x ^ (x >> 31)) >> 1;  // manual_seed takes any uint64; keep it positive for clarity
+  return util::mix64(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(global_step) + 1) >>
+         1;  // manual_seed takes any uint64; keep it positive for clarity
 }
 
 void set_lr(torch::optim::Adam& opt, double lr) {

@@ -34,6 +34,11 @@ inline constexpr size_t kMaxKindLength = 64;
 /// crc32_of("123456789") == 0xCBF43926.
 uint32_t crc32_of(std::string_view bytes, uint32_t crc = 0);
 
+/// Appends the low `bytes` bytes of `value`, little-endian (the byte order of every hcmsn format).
+void put_le(std::string& out, uint64_t value, int bytes);
+/// Reads `count` little-endian bytes at `offset`; the caller checks the bounds.
+uint64_t get_le(std::string_view bytes, size_t offset, int count);
+
 /// Envelope bytes for `payload`. Throws hcmsn::Error unless `kind` is 1..kMaxKindLength
 /// characters of [a-z0-9-] and `version` >= 1.
 std::string to_checked_bytes(const std::string& kind, uint32_t version, std::string_view payload);
