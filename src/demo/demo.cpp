@@ -55,8 +55,8 @@ struct TrainedRun {
 };
 
 TrainedRun train_and_evaluate(const std::string& run_dir, const train::RunConfig& config,
-                              const train::TrainingSet& all, const train::ClassSemantics& semantics,
-                              bool progress) {
+                              const train::TrainingSet& all,
+                              const train::ClassSemantics& semantics) {
   if (fs::exists(run_dir)) fs::remove_all(run_dir);
   fs::create_directories(run_dir);
   train::write_run_semantics(run_dir, semantics);
