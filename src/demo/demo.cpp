@@ -142,8 +142,8 @@ DemoResult run_demo(const DemoOptions& options) {
   train::RunConfig euclidean_config = config;
   euclidean_config.model.curvature(0.0);
   util::log_info("demo: training the Euclidean variant (c = 0)");
-  const TrainedRun euclidean = train_and_evaluate(
-      (out / "run-euclidean").string(), euclidean_config, all, semantics, options.progress);
+  const TrainedRun euclidean =
+      train_and_evaluate((out / "run-euclidean").string(), euclidean_config, all, semantics);
 
   DemoResult result;
   result.chance_map_all = metrics::chance_map_all(
