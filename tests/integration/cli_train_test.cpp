@@ -98,27 +98,32 @@ TEST_F(CliTrain, EvalEqualsMetricsOnExportedEmbeddings) {
 
 TEST_F(CliTrain, KilledMidEpochAndResumedEqualsUninterrupted) {
   const std::string full = path("run_full");
-  auto r = test::run_cli(train_args(full, "--checkpoint-every 1", 3));
+  constexpr int kEpochs = 6;
+  auto r = test::run_cli(train_args(full, "--checkpoint-every 1", kEpochs));
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
-  // Start the same run, SIGKILL it shortly after its first epoch ends (mid-epoch 2), resume.
+  // Start the same run and SIGKILL it as soon as its first epoch is logged (an epoch here takes
+  // ~0.1 s, so the kill lands early in the run, usually mid-epoch), then resume.
   const std::string killed = path("run_killed");
   const std::string script =
-      "'" + std::string(HCMSN_CLI_PATH) + "' " + train_args(killed, "--checkpoint-every 1", 3) +
-      " >/dev/null 2>&1 & pid=$!; for i in $(seq 600); do [ -f '" + killed +
-      "/log.jsonl' ] && break; sleep 0.02; done; sleep 0.3; kill -9 $pid 2>/dev/null; wait $pid; "
+      "'" + std::string(HCMSN_CLI_PATH) + "' " +
+      train_args(killed, "--checkpoint-every 1", kEpochs) +
+      " >/dev/null 2>&1 & pid=$!; for i in $(seq 3000); do [ -f '" + killed +
+      "/log.jsonl' ] && break; sleep 0.01; done; kill -9 $pid 2>/dev/null; wait $pid; "
       "exit 0";
   ASSERT_EQ(std::system(script.c_str()), 0);
   const auto before = read_json_lines(killed + "/log.jsonl");
   ASSERT_GE(before.size(), 1u);
+  // Otherwise the kill came after the run had finished and the resume would prove nothing.
+  ASSERT_LT(before.size(), static_cast<size_t>(kEpochs));
   ASSERT_TRUE(fs::exists(killed + "/last.ckpt"));
   r = test::run_cli("--threads 2 --log-level warn train --quiet --resume --out '" + killed + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   const auto a = read_json_lines(full + "/log.jsonl");
   const auto b = read_json_lines(killed + "/log.jsonl");
-  ASSERT_EQ(a.size(), 3u);
-  ASSERT_EQ(b.size(), 3u);
+  ASSERT_EQ(a.size(), static_cast<size_t>(kEpochs));
+  ASSERT_EQ(b.size(), static_cast<size_t>(kEpochs));
   for (size_t e = 0; e < a.size(); ++e) {
     EXPECT_EQ(a[e]["loss"], b[e]["loss"]) << "epoch " << e + 1;
     EXPECT_EQ(a[e]["unseen"]["map_all"], b[e]["unseen"]["map_all"]) << "epoch " << e + 1;
