@@ -23,7 +23,7 @@ packages=(
   python3 python3-numpy
 )
 if [ "$bench" = 1 ]; then
-  packages+=(python3-sklearn python3-mpmath python3-torch)
+  packages+=(python3-sklearn python3-mpmath python3-torch python3-torchvision)
 fi
 
 sudo_cmd=""
