@@ -18,6 +18,7 @@
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/progress.h"
+#include "rgb8.h"
 
 namespace hcmsn::data {
 namespace {
@@ -39,44 +40,6 @@ std::vector<fs::directory_entry> sorted_entries(const fs::path& dir) {
   return out;
 }
 
-// Any decoded image (1–4 channels, 8 or 16 bits) → 8-bit RGB.
-cv::Mat to_rgb8(const cv::Mat& decoded) {
-  cv::Mat img = decoded;
-  if (img.depth() == CV_16U) {
-    img.convertTo(img, CV_8U, 1.0 / 257.0);
-  } else if (img.depth() != CV_8U) {
-    cv::Mat scaled;
-    cv::normalize(img, scaled, 0, 255, cv::NORM_MINMAX, CV_8U);
-    img = scaled;
-  }
-  cv::Mat rgb;
-  switch (img.channels()) {
-    case 1:
-      cv::cvtColor(img, rgb, cv::COLOR_GRAY2RGB);
-      break;
-    case 3:
-      cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
-      break;
-    case 4: {
-      // Composite over white: transparent sketch backgrounds must not turn black.
-      cv::Mat bgr, alpha;
-      cv::cvtColor(img, bgr, cv::COLOR_BGRA2BGR);
-      cv::extractChannel(img, alpha, 3);
-      cv::Mat a, a3, f;
-      alpha.convertTo(a, CV_32F, 1.0 / 255.0);
-      cv::merge(std::vector<cv::Mat>{a, a, a}, a3);
-      bgr.convertTo(f, CV_32FC3);
-      f = f.mul(a3) + (cv::Scalar::all(1.0) - a3) * 255.0;
-      f.convertTo(bgr, CV_8UC3);
-      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      break;
-    }
-    default:
-      HCMSN_CHECK(false, "unsupported channel count ", img.channels());
-  }
-  return rgb;
-}
-
 // Decodes into `out` (3 × size × size bytes, channels first).
 void decode_into(const std::string& path, int64_t size, uint8_t* out) {
   std::error_code ec;
@@ -85,7 +48,7 @@ void decode_into(const std::string& path, int64_t size, uint8_t* out) {
   const cv::Mat decoded = cv::imread(path, cv::IMREAD_UNCHANGED);
   HCMSN_CHECK(!decoded.empty() && decoded.cols > 0 && decoded.rows > 0, "cannot decode image '",
               path, "': the file is corrupt, truncated or not an image; remove or replace it");
-  const cv::Mat rgb = to_rgb8(decoded);
+  const cv::Mat rgb = internal::to_rgb8(decoded);
   const int s = static_cast<int>(size);
   cv::Mat resized;
   if (rgb.cols == s && rgb.rows == s) {

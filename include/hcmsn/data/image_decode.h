@@ -1,0 +1,31 @@
+// Decoding image files and in-memory images (PNG, JPEG, BMP, ... via OpenCV) to uint8 RGB at
+// their own size, with a pixel limit so that a small file cannot claim gigabytes (decompression
+// bombs).
+//
+// Pixel contract: uint8 (3, H, W), RGB, channels first. Grey images are replicated to three
+// channels, transparent pixels are composited over white (sketch PNGs often have a transparent
+// background), 16-bit images are scaled to 8 bits.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hcmsn::data {
+
+struct DecodeOptions {
+  /// Images with more pixels (width × height) are rejected before decoding.
+  int64_t max_pixels = int64_t{64} << 20;
+};
+
+/// Decodes an image file. Throws hcmsn::Error naming the file when it is missing, corrupt, not an
+/// image, or larger than options.max_pixels.
+torch::Tensor decode_image_file(const std::string& path, const DecodeOptions& options = {});
+
+/// Decodes encoded image bytes (e.g. an HTTP request body); `what` names them in errors.
+torch::Tensor decode_image_bytes(std::string_view bytes, const std::string& what,
+                                 const DecodeOptions& options = {});
+
+}  // namespace hcmsn::data

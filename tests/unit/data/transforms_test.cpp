@@ -1,0 +1,117 @@
+// Resizing, cropping and normalisation against torchvision 0.14 + PIL
+// (tests/reference/make_transforms_golden.py), and the augmentation's determinism.
+#include "hcmsn/data/transforms.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include "hcmsn/data/image_decode.h"
+#include "hcmsn/io/npy.h"
+#include "support/test_support.h"
+
+namespace hcmsn::data {
+namespace {
+
+using test::contains;
+using test::error_of;
+
+torch::Tensor picture() {
+  return decode_image_file(test::fixture("transforms/picture.png"));
+}
+torch::Tensor golden(const std::string& name) {
+  return io::read_npy(test::fixture("transforms/" + name + ".npy"));
+}
+
+// PIL resamples in fixed point and rounds once; LibTorch's antialiased bilinear filter is the
+// same filter in float. Measured: mean |difference| ≤ 0.3 grey levels, max 1–2 at sharp edges.
+void expect_close_to_pil(const torch::Tensor& ours, const torch::Tensor& reference) {
+  ASSERT_EQ(ours.sizes(), reference.sizes());
+  const auto diff = (ours.to(torch::kInt32) - reference.to(torch::kInt32)).abs();
+  EXPECT_LE(diff.to(torch::kFloat64).mean().item<double>(), 0.5);
+  EXPECT_LE(diff.max().item<int>(), 3);
+}
+
+TEST(Transforms, DecodesThePngLosslessly) {
+  const auto img = picture();
+  EXPECT_EQ(img.sizes(), torch::IntArrayRef({3, 77, 123}));
+  // The script's formula at (y, x) = (0, 122): g = 255, b = checkerboard (122/9 = 13 odd) → 20.
+  EXPECT_EQ(img[1][0][122].item<int>(), 255);
+  EXPECT_EQ(img[2][0][122].item<int>(), 20);
+}
+
+TEST(Transforms, ResizeMatchesTorchvisionPil) {
+  const auto img = picture();
+  expect_close_to_pil(resize_image(img, 40, 40), golden("squash_40x40"));
+  expect_close_to_pil(resize_image(img, 150, 200), golden("up_150x200"));
+  expect_close_to_pil(resize_shorter_side(img, 50), golden("shorter_50"));
+}
+
+TEST(Transforms, CenterCropMatchesTorchvisionExactly) {
+  const auto img = picture();
+  // Cropping moves pixels only: equal to the reference crop of our own resize, and the crop
+  // of the original with zero padding equals torchvision's byte for byte.
+  expect_close_to_pil(center_crop(resize_shorter_side(img, 50), 44), golden("shorter_50_crop_44"));
+  EXPECT_TRUE(torch::equal(center_crop(img, 90), golden("crop_90_padded")));
+}
+
+TEST(Transforms, EvalTransformNormalisesLikeToTensorNormalize) {
+  TransformOptions options;
+  options.size = 40;
+  const auto ours = to_backbone_input(eval_resize(picture(), options), options);
+  const auto reference = golden("normalized_40x40");
+  ASSERT_EQ(ours.sizes(), reference.sizes());
+  // One grey level is 1/255/std ≈ 0.0175 here.
+  EXPECT_LE((ours - reference).abs().mean().item<double>(), 0.5 * 0.0175);
+  // Crop mode: shorter side, then centre crop.
+  options.mode = "crop";
+  options.resize_to = 50;
+  options.size = 44;
+  expect_close_to_pil(eval_resize(picture(), options), golden("shorter_50_crop_44"));
+}
+
+TEST(Transforms, RandomResizedCropIsSeededAndFlips) {
+  const auto img = picture();
+  AugmentOptions options;
+  auto g1 = at::make_generator<at::CPUGeneratorImpl>(7),
+       g2 = at::make_generator<at::CPUGeneratorImpl>(7);
+  const auto a = random_resized_crop(img, 32, options, g1);
+  const auto b = random_resized_crop(img, 32, options, g2);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_EQ(a.sizes(), torch::IntArrayRef({3, 32, 32}));
+  // Always flipping with the full image as the crop equals a flipped resize.
+  options.scale = {1.0, 1.0};
+  options.ratio = {123.0 / 77.0, 123.0 / 77.0};
+  options.flip_probability = 1.0;
+  auto g3 = at::make_generator<at::CPUGeneratorImpl>(1);
+  EXPECT_TRUE(
+      torch::equal(random_resized_crop(img, 32, options, g3), resize_image(img, 32, 32).flip({2})));
+}
+
+TEST(Transforms, RejectsBadInputs) {
+  const auto img = picture();
+  EXPECT_TRUE(contains(error_of([&] { resize_image(img.to(torch::kFloat32), 4, 4); }), "uint8"));
+  EXPECT_TRUE(contains(error_of([&] { resize_image(img, 0, 4); }), "height"));
+  TransformOptions bad;
+  bad.mode = "stretch";
+  EXPECT_TRUE(contains(error_of([&] { eval_resize(img, bad); }), "unknown resize mode"));
+  bad.mode = "crop";
+  bad.resize_to = 100;
+  EXPECT_TRUE(contains(error_of([&] { eval_resize(img, bad); }), "smaller than the crop"));
+}
+
+TEST(ImageDecode, RejectsBombsCorruptAndMissingFiles) {
+  // A PNG header claiming 100000 × 100000 pixels is refused before decoding.
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16);
+  png += std::string("\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00", 13);
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes(png, "bomb.png"); }), "over the limit"));
+  DecodeOptions small;
+  small.max_pixels = 1000;
+  EXPECT_TRUE(contains(
+      error_of([&] { decode_image_file(test::fixture("transforms/picture.png"), small); }), "77"));
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes("not an image", "x.jpg"); }), "x.jpg"));
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes("", "e.png"); }), "empty"));
+  EXPECT_TRUE(contains(error_of([&] { decode_image_file("/nonexistent.png"); }), "no such file"));
+}
+
+}  // namespace
+}  // namespace hcmsn::data
