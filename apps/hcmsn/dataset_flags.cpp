@@ -1,0 +1,33 @@
+#include "dataset_flags.h"
+
+#include <string>
+
+#include "hcmsn/data/standard_splits.h"
+
+namespace hcmsn::cli {
+
+void add_dataset_flags(CLI::App& cmd, data::DatasetSpec& spec) {
+  std::string layouts, splits;
+  for (const auto& n : data::dataset_layout_names()) layouts += (layouts.empty() ? "" : "|") + n;
+  for (const auto& n : data::standard_split_names()) splits += (splits.empty() ? "" : "|") + n;
+  auto* g = cmd.add_option_group("dataset");
+  g->add_option("--layout", spec.layout,
+                layouts + ": the official folder layout under --root (see `hcmsn dataset`)")
+      ->check(CLI::IsMember(data::dataset_layout_names()));
+  g->add_option("--root", spec.root, "the layout's ROOT folder; also the root of list paths");
+  g->add_option("--sketch-dir", spec.sketch_dirs,
+                "extra sketch folders DIR/<class>/* (repeatable)");
+  g->add_option("--photo-dir", spec.photo_dirs, "extra photo folders DIR/<class>/* (repeatable)");
+  g->add_option("--ndjson-dir", spec.ndjson_dirs,
+                "extra QuickDraw sketch folders DIR/<word>.ndjson (repeatable)");
+  g->add_option("--sketch-list", spec.sketch_list,
+                "sketches from a 'relative/path label' list (paths relative to --root)");
+  g->add_option("--photo-list", spec.photo_list,
+                "photos from a 'relative/path label' list (paths relative to --root)");
+  g->add_option("--class-map", spec.class_map,
+                "'name id' map of the lists' labels (default: class = the path's parent folder)");
+  g->add_option("--split", spec.split, splits + ": a standard zero-shot split");
+  g->add_option("--unseen", spec.unseen_file, "unseen classes, one per line (instead of --split)");
+}
+
+}  // namespace hcmsn::cli
