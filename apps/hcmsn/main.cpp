@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_eval_command(app, exit_code);
   hcmsn::cli::add_embed_command(app, exit_code);
   hcmsn::cli::add_dataset_command(app, exit_code);
+  hcmsn::cli::add_check_backbone_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

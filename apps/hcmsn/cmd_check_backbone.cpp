@@ -1,0 +1,108 @@
+// hcmsn check-backbone: ImageNet top-5 classes of a few images under a pretrained backbone, to
+// see that its weights (and the input preprocessing they need) loaded right.
+//
+// Class names: --classes FILE (line i = class i); without it, imagenet_classes.txt beside the
+// weights file when present; otherwise only class indices are printed (and "class" is "").
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "hcmsn/data/image_folder.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
+#include "hcmsn/vision/imagenet_classes.h"
+#include "hcmsn/vision/pretrained.h"
+
+namespace hcmsn::cli {
+namespace {
+
+struct CheckBackboneOptions {
+  std::string backbone;
+  std::string weights;
+  std::string classes;
+  bool no_tf_same = false;
+  std::vector<std::string> images;
+  std::string json_out;
+};
+
+constexpr int64_t kTop = 5;
+
+int run_check_backbone(const CheckBackboneOptions& o) {
+  vision::BackboneFactoryOptions factory;
+  factory.tf_same_padding = !o.no_tf_same;
+  const auto backbone = vision::load_pretrained_backbone(o.backbone, o.weights, factory);
+  const std::string classes_path =
+      o.classes.empty() ? vision::default_class_names_path(o.weights) : o.classes;
+  std::vector<std::string> names;
+  if (!classes_path.empty()) {
+    names = vision::read_class_names(classes_path);
+    HCMSN_CHECK(static_cast<int64_t>(names.size()) == backbone->num_classes(), "class-name file '",
+                classes_path, "' has ", names.size(), " names but the backbone has ",
+                backbone->num_classes(), " classes");
+  } else {
+    util::log_warn("no --classes and no imagenet_classes.txt beside the weights: indices only");
+  }
+  const auto& input = backbone->input_options();
+
+  // Every image is decoded before the first prediction, so a bad file fails fast.
+  std::vector<torch::Tensor> pixels;
+  for (const auto& path : o.images) pixels.push_back(data::load_image(path, input.image_size));
+
+  torch::NoGradGuard no_grad;
+  nlohmann::json report = nlohmann::json::array();
+  for (size_t i = 0; i < o.images.size(); ++i) {
+    const auto x = model::normalise_pixels(pixels[i].unsqueeze(0), input);
+    const auto probs = torch::softmax(backbone->logits(x), 1)[0];
+    const auto top = probs.topk(std::min<int64_t>(kTop, probs.size(0)));
+    const auto values = std::get<0>(top);
+    const auto indices = std::get<1>(top);
+    nlohmann::json entries = nlohmann::json::array();
+    std::printf("%s\n", o.images[i].c_str());
+    for (int64_t k = 0; k < values.size(0); ++k) {
+      const int64_t index = indices[k].item<int64_t>();
+      const double prob = values[k].item<double>();
+      const std::string name = names.empty() ? "" : names[static_cast<size_t>(index)];
+      std::printf("  %ld. %5ld  %.4f  %s\n", static_cast<long>(k + 1), static_cast<long>(index),
+                  prob, name.c_str());
+      entries.push_back({{"index", index}, {"class", name}, {"prob", prob}});
+    }
+    report.push_back({{"image", o.images[i]}, {"top5", entries}});
+  }
+  std::fflush(stdout);
+  if (o.json_out == "-") {
+    std::cout << report.dump(2) << "\n";
+  } else if (!o.json_out.empty()) {
+    util::write_file_atomic(o.json_out, report.dump(2) + "\n");
+    util::log_info("wrote {}", o.json_out);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_check_backbone_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<CheckBackboneOptions>();
+  auto* cmd = app.add_subcommand(
+      "check-backbone",
+      "Print the ImageNet top-5 classes of images under a pretrained backbone, to check that its "
+      "weights loaded right.");
+  std::string names;
+  for (const auto& n : vision::backbone_names()) names += (names.empty() ? "" : ", ") + n;
+  cmd->add_option("--backbone", o->backbone, "architecture: " + names)->required();
+  cmd->add_option("--weights", o->weights, "torchvision-named weights, .pth or .safetensors")
+      ->required();
+  cmd->add_option("--classes", o->classes,
+                  "class names, line i = class i (default: imagenet_classes.txt beside the "
+                  "weights if present, else indices only)");
+  cmd->add_flag("--no-tf-same", o->no_tf_same,
+                "mobilenet_v2: torchvision's symmetric padding instead of TF-SAME");
+  cmd->add_option("--json", o->json_out,
+                  "also write [{image, top5: [{index, class, prob}]}] to FILE ('-' = stdout)");
+  cmd->add_option("images", o->images, "image files (.png, .jpg, .bmp)")->required();
+  cmd->callback([o, &exit_code] { exit_code = run_check_backbone(*o); });
+}
+
+}  // namespace hcmsn::cli
