@@ -13,5 +13,6 @@ void add_demo_command(CLI::App& app, int& exit_code);
 void add_train_command(CLI::App& app, int& exit_code);
 void add_eval_command(CLI::App& app, int& exit_code);
 void add_embed_command(CLI::App& app, int& exit_code);
+void add_embed_classes_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

@@ -41,6 +41,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_train_command(app, exit_code);
   hcmsn::cli::add_eval_command(app, exit_code);
   hcmsn::cli::add_embed_command(app, exit_code);
+  hcmsn::cli::add_embed_classes_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
