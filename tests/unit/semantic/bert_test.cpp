@@ -43,13 +43,13 @@ torch::Tensor ids_of(const nlohmann::json& j) {
 // A copy of the tiny fixture folder with only the given weight file.
 std::string tiny_folder_with(const std::string& weights, const std::string& tag) {
   const std::string dir = test::temp_dir(tag);
-  for (const std::string f : {"config.json", "vocab.txt", weights}) {
+  for (const std::string& f : std::vector<std::string>{"config.json", "vocab.txt", weights}) {
     fs::copy_file(test::fixture("bert_tiny/" + f), dir + "/" + f);
   }
   return dir;
 }
 
-void expect_tiny_golden(const BertModel& model) {
+void expect_tiny_golden(BertModel model) {
   const auto g = read_json(test::fixture("bert_tiny_golden.json"));
   torch::NoGradGuard no_grad;
   const auto got = model->forward(ids_of(g["input_ids"]), ids_of(g["attention_mask"]),
@@ -62,7 +62,7 @@ void expect_tiny_golden(const BertModel& model) {
 }
 
 TEST(BertTiny, SafetensorsMatchesTransformers) {
-  const BertModel model = load_bert(test::fixture("bert_tiny"));
+  BertModel model = load_bert(test::fixture("bert_tiny"));
   EXPECT_FALSE(model->is_training());
   EXPECT_EQ(model->config().hidden_size, 32);
   EXPECT_EQ(model->config().num_hidden_layers, 2);
@@ -74,7 +74,7 @@ TEST(BertTiny, PytorchBinWithPrefixAndHeadsMatchesTransformers) {
 }
 
 TEST(BertTiny, PaddingDoesNotChangeRealTokens) {
-  const BertModel model = load_bert(test::fixture("bert_tiny"));
+  BertModel model = load_bert(test::fixture("bert_tiny"));
   torch::NoGradGuard no_grad;
   const auto ids = torch::tensor({2, 11, 17, 20, 18, 3}, torch::kInt64).unsqueeze(0);
   const auto alone = model->forward(ids);
@@ -84,7 +84,7 @@ TEST(BertTiny, PaddingDoesNotChangeRealTokens) {
 }
 
 TEST(BertTiny, RejectsBadInputs) {
-  const BertModel model = load_bert(test::fixture("bert_tiny"));
+  BertModel model = load_bert(test::fixture("bert_tiny"));
   EXPECT_TRUE(test::contains(test::error_of([&] {
                                model->forward(torch::tensor({{2, 99}}, torch::kInt64));
                              }),
@@ -188,7 +188,7 @@ TEST(BertMiniLM, MatchesTransformersOnClassNames) {
     ASSERT_EQ(got.sizes(), want.sizes());
     EXPECT_LT(max_abs_diff(got, want), 2e-5) << pooling;
   }
-  const BertModel model = load_bert(dir);
+  BertModel model = load_bert(dir);
   torch::NoGradGuard no_grad;
   const auto hidden = model->forward(ids_of(g["input_ids"]), ids_of(g["attention_mask"]));
   EXPECT_LT(max_abs_diff(hidden.slice(0, 0, 2), test::to_tensor(g["hidden_first_two"])), 2e-5);

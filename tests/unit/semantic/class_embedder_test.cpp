@@ -47,7 +47,7 @@ TEST(ClassEmbedderPooling, EachPoolingAveragesTheRightTokens) {
   const std::vector<std::vector<int64_t>> ids = {
       {2, 5, 6, 7, 5, 12, 13, 3}, {2, 5, 6, 7, 5, 9, 3}, {2, 5, 6, 7, 5, 14, 19, 15, 16, 3}};
   const std::vector<std::pair<int64_t, int64_t>> name_tokens = {{5, 7}, {5, 6}, {5, 9}};
-  const BertModel model = load_bert(dir);
+  BertModel model = load_bert(dir);
   torch::NoGradGuard no_grad;
   for (const auto pooling : {Pooling::kNameMean, Pooling::kMean, Pooling::kCls}) {
     options.pooling = pooling;
