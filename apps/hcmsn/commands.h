@@ -15,5 +15,6 @@ void add_eval_command(CLI::App& app, int& exit_code);
 void add_embed_command(CLI::App& app, int& exit_code);
 void add_dataset_command(CLI::App& app, int& exit_code);
 void add_check_backbone_command(CLI::App& app, int& exit_code);
+void add_embed_classes_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

@@ -43,6 +43,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_embed_command(app, exit_code);
   hcmsn::cli::add_dataset_command(app, exit_code);
   hcmsn::cli::add_check_backbone_command(app, exit_code);
+  hcmsn::cli::add_embed_classes_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,6 @@
 #include "hcmsn/train/training_set.h"
 
+#include <cctype>
 #include <unordered_map>
 
 #include "hcmsn/util/check.h"
@@ -109,6 +110,28 @@ std::pair<int64_t, int64_t> TrainingSet::modality_counts() const {
   return {size() - photos, photos};
 }
 
+// The normalised class key of ../shared/data/README.md: lower-cased, stripped, every run of
+// spaces, underscores and hyphens → one '_' ("Alarm clock", "alarm_clock" → "alarm_clock").
+// Private until data::class_key (include/hcmsn/data/class_name.h, same rule) lands; then use it.
+namespace {
+std::string class_key(const std::string& name) {
+  const auto first = name.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  const auto last = name.find_last_not_of(" \t\r\n");
+  std::string key;
+  for (size_t i = first; i <= last; ++i) {
+    const char c = name[i];
+    if (c == ' ' || c == '_' || c == '-' || c == '\t') {
+      // Letters never append '_', so a trailing '_' means this run has begun already.
+      if (key.empty() || key.back() != '_') key += '_';
+      continue;
+    }
+    key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return key;
+}
+}  // namespace
+
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
                                    const torch::Tensor& semantics) {
@@ -117,19 +140,32 @@ torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
       "the semantics matrix has ", semantics.size(0), " rows but the class list has ",
       semantics_classes.size(), " names");
   const auto index = index_of(semantics_classes);
+  // Fallback by normalised key; a key shared by two semantics classes matches neither.
+  std::unordered_map<std::string, int64_t> by_key;
+  for (size_t i = 0; i < semantics_classes.size(); ++i) {
+    const auto [it, fresh] =
+        by_key.emplace(class_key(semantics_classes[i]), static_cast<int64_t>(i));
+    if (!fresh) it->second = -1;
+  }
   std::vector<int64_t> rows;
   std::vector<std::string> missing;
   for (const auto& n : names) {
     const auto it = index.find(n);
-    if (it == index.end()) {
-      missing.push_back(n);
-    } else {
+    if (it != index.end()) {
       rows.push_back(it->second);
+      continue;
+    }
+    const auto k = by_key.find(class_key(n));
+    if (k != by_key.end() && k->second >= 0) {
+      rows.push_back(k->second);
+    } else {
+      missing.push_back(n);
     }
   }
   HCMSN_CHECK(missing.empty(), missing.size(),
-              " class(es) have no semantic vector: ", join_names(missing),
-              ". Add them to the semantics class list.");
+              " class(es) have no semantic vector: ", join_names(missing, missing.size()),
+              ". Names match exactly or by normalised key (case, and spaces/underscores/hyphens "
+              "alike); add the missing ones to the semantics class list.");
   return semantics.index_select(0, torch::tensor(rows, torch::kInt64)).to(torch::kFloat32);
 }
 

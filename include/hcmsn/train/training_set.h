@@ -35,7 +35,9 @@ struct TrainingSet {
 };
 
 /// Rows of `semantics` (float (M, D)) for each of `names`, looked up in `semantics_classes`
-/// (M names). Throws hcmsn::Error listing every class without a vector.
+/// (M names): by exact name, else by normalised key (lower-case; runs of spaces, underscores and
+/// hyphens alike, as ../shared/data/README.md), so "alarm clock" finds "alarm_clock". Throws
+/// hcmsn::Error listing every class without a vector.
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
                                    const torch::Tensor& semantics);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the BERT class embeddings of share/semantics/ with `hcmsn embed-classes`:
+# all-MiniLM-L6-v2 (384-d), template "a picture of a {}", name-mean pooling, not normalised.
+# Class lists: every class (seen + unseen) of one split of each benchmark, from the
+# `name id` files of ../shared/data/splits (split at the last space), in file order.
+# Usage: scripts/make_class_embeddings.sh [MINILM_DIR] [HCMSN_BIN] [SHARED_DATA_DIR]
+#   MINILM_DIR defaults to $HCMSN_MINILM_DIR, else it is fetched (scripts/fetch_minilm.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:-${HCMSN_MINILM_DIR:-}}
+bin=${2:-build/hcmsn}
+data=${3:-../shared/data}
+if [ -z "$model" ]; then
+  model=$(mktemp -d)
+  scripts/fetch_minilm.sh "$model"
+fi
+out=share/semantics
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+make_one() {  # NAME SPLIT_PREFIX
+  local name=$1 split=$2
+  # Split files may lack a final newline: add one, then keep the name before the last space.
+  for part in seen unseen; do
+    sed -e '$a\' "$data/splits/${split}_cname_cid_${part}.txt"
+  done | sed -e 's/\r$//' -e '/^$/d' -e 's/ [^ ]*$//' > "$tmp/$name.txt"
+  "$bin" embed-classes --classes "$tmp/$name.txt" --bert "$model" --out "$out/$name.npy" \
+    --template "a picture of a {}" --pooling name-mean
+}
+make_one bert_minilm_sketchy125 sketchy_zeroshot0
+make_one bert_minilm_tuberlin250 tuberlin
+make_one bert_minilm_quickdraw110 quickdraw
+wc -l "$out"/*.classes.txt
