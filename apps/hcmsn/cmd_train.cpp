@@ -1,8 +1,10 @@
 // hcmsn train: trains HCMSN on the seen classes of a feature cache or an image folder.
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "commands.h"
+#include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/train/trainer.h"
@@ -16,7 +18,7 @@ namespace {
 struct TrainCommandOptions {
   std::string features, images;
   std::string semantics, semantics_classes;
-  std::string unseen_file, seen_file;
+  std::string unseen_file, seen_file, split;
   std::string out;
   bool resume = false;
   bool no_cls = false, no_adv = false, no_rec = false;
@@ -54,7 +56,8 @@ int run_train(TrainCommandOptions& o) {
                 "give exactly one of --features (a feature cache) or --images (an image folder)");
     HCMSN_CHECK(!o.semantics.empty() && !o.semantics_classes.empty(),
                 "give the class semantics: --semantics EMB.npy and --semantics-classes FILE");
-    HCMSN_CHECK(!o.unseen_file.empty(), "give the unseen (test) classes with --unseen FILE");
+    HCMSN_CHECK(o.unseen_file.empty() != o.split.empty(),
+                "give the unseen (test) classes with --unseen FILE or --split NAME (one of them)");
     HCMSN_CHECK(!std::filesystem::exists(train::config_path(o.out)), o.out,
                 " already holds a run; use --resume to continue it or choose another --out");
     config = o.config;
@@ -79,8 +82,17 @@ int run_train(TrainCommandOptions& o) {
 
   const train::TrainingSet all = train::load_rows(config.data, config.backbone, !o.quiet);
   if (!o.resume) {
-    config.unseen_classes = io::read_labels(o.unseen_file);
-    config.seen_classes = seen_classes_of(all, config.unseen_classes, o.seen_file);
+    if (o.split.empty()) {
+      config.unseen_classes = io::read_labels(o.unseen_file);
+      config.seen_classes = seen_classes_of(all, config.unseen_classes, o.seen_file);
+    } else {
+      const auto& split = data::standard_split(o.split);
+      for (const auto& c : split.unseen) config.unseen_classes.push_back(c.name);
+      for (const auto& c : split.seen) config.seen_classes.push_back(c.name);
+    }
+    config.seen_classes = train::classes_with_both_modalities(all, config.seen_classes, "seen");
+    config.unseen_classes =
+        train::classes_with_both_modalities(all, config.unseen_classes, "unseen");
     for (const auto& name : config.seen_classes) {
       HCMSN_CHECK(std::find(config.unseen_classes.begin(), config.unseen_classes.end(), name) ==
                       config.unseen_classes.end(),
@@ -128,6 +140,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--semantics-classes", o->semantics_classes, "the M class names, one per line");
   cmd->add_option("--unseen", o->unseen_file, "unseen (test) classes, one per line");
   cmd->add_option("--seen", o->seen_file, "seen classes (default: every other class)");
+  cmd->add_option("--split", o->split,
+                  "a standard zero-shot split (sketchy25, sketchy21, tuberlin30, quickdraw30) "
+                  "instead of --unseen/--seen");
   cmd->add_option("--out", o->out, "the run folder")->required();
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
 

@@ -15,6 +15,9 @@ void add_eval_command(CLI::App& app, int& exit_code);
 void add_embed_command(CLI::App& app, int& exit_code);
 void add_dataset_command(CLI::App& app, int& exit_code);
 void add_check_backbone_command(CLI::App& app, int& exit_code);
+void add_extract_command(CLI::App& app, int& exit_code);
+void add_eval_features_command(CLI::App& app, int& exit_code);
+void add_report_command(CLI::App& app, int& exit_code);
 void add_embed_classes_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

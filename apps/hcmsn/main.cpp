@@ -43,6 +43,9 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_embed_command(app, exit_code);
   hcmsn::cli::add_dataset_command(app, exit_code);
   hcmsn::cli::add_check_backbone_command(app, exit_code);
+  hcmsn::cli::add_extract_command(app, exit_code);
+  hcmsn::cli::add_eval_features_command(app, exit_code);
+  hcmsn::cli::add_report_command(app, exit_code);
   hcmsn::cli::add_embed_classes_command(app, exit_code);
 
   try {
@@ -59,7 +62,7 @@ int main(int argc, char** argv) {
   // Training jobs run for minutes: they get OpenMP's passive waiting (see threads.h).
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "train" || arg == "demo") {
+    if (arg == "train" || arg == "demo" || arg == "extract") {
       hcmsn::util::ensure_passive_openmp_wait(argv);
       break;
     }

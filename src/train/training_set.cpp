@@ -1,9 +1,11 @@
 #include "hcmsn/train/training_set.h"
 
-#include <cctype>
+#include <map>
 #include <unordered_map>
 
+#include "hcmsn/data/class_name.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
 
 namespace hcmsn::train {
 namespace {
@@ -110,27 +112,34 @@ std::pair<int64_t, int64_t> TrainingSet::modality_counts() const {
   return {size() - photos, photos};
 }
 
-// The normalised class key of ../shared/data/README.md: lower-cased, stripped, every run of
-// spaces, underscores and hyphens → one '_' ("Alarm clock", "alarm_clock" → "alarm_clock").
-// Private until data::class_key (include/hcmsn/data/class_name.h, same rule) lands; then use it.
-namespace {
-std::string class_key(const std::string& name) {
-  const auto first = name.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = name.find_last_not_of(" \t\r\n");
-  std::string key;
-  for (size_t i = first; i <= last; ++i) {
-    const char c = name[i];
-    if (c == ' ' || c == '_' || c == '-' || c == '\t') {
-      // Letters never append '_', so a trailing '_' means this run has begun already.
-      if (key.empty() || key.back() != '_') key += '_';
-      continue;
-    }
-    key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
+                                                      const std::vector<std::string>& names,
+                                                      const char* role) {
+  std::map<std::string, int64_t> index;
+  for (size_t i = 0; i < set.class_names.size(); ++i) {
+    index.emplace(set.class_names[i], static_cast<int64_t>(i));
   }
-  return key;
+  const auto c = static_cast<int64_t>(set.class_names.size());
+  const auto counts =
+      torch::zeros({c * 2}, torch::kInt64)
+          .index_add_(0, set.labels * 2 + set.modality, torch::ones({set.size()}, torch::kInt64))
+          .reshape({c, 2});
+  std::vector<std::string> kept, dropped;
+  for (const auto& name : names) {
+    const auto it = index.find(name);
+    const bool both = it == index.end() || (counts[it->second][0].item<int64_t>() > 0 &&
+                                            counts[it->second][1].item<int64_t>() > 0);
+    (both ? kept : dropped).push_back(name);
+  }
+  if (!dropped.empty()) {
+    std::string list;
+    for (const auto& name : dropped) list += (list.empty() ? "" : ", ") + name;
+    util::log_warn("{} {} class(es) lack sketches or photos and are left out: {}", dropped.size(),
+                   role, list);
+  }
+  HCMSN_CHECK(!kept.empty(), "no ", role, " class has both sketches and photos");
+  return kept;
 }
-}  // namespace
 
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
@@ -144,7 +153,7 @@ torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
   std::unordered_map<std::string, int64_t> by_key;
   for (size_t i = 0; i < semantics_classes.size(); ++i) {
     const auto [it, fresh] =
-        by_key.emplace(class_key(semantics_classes[i]), static_cast<int64_t>(i));
+        by_key.emplace(data::class_key(semantics_classes[i]), static_cast<int64_t>(i));
     if (!fresh) it->second = -1;
   }
   std::vector<int64_t> rows;
@@ -155,7 +164,7 @@ torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
       rows.push_back(it->second);
       continue;
     }
-    const auto k = by_key.find(class_key(n));
+    const auto k = by_key.find(data::class_key(n));
     if (k != by_key.end() && k->second >= 0) {
       rows.push_back(k->second);
     } else {

@@ -38,6 +38,14 @@ struct TrainingSet {
 /// (M names): by exact name, else by normalised key (lower-case; runs of spaces, underscores and
 /// hyphens alike, as ../shared/data/README.md), so "alarm clock" finds "alarm_clock". Throws
 /// hcmsn::Error listing every class without a vector.
+/// The `names` that have both sketches and photos in `set`, in the given order. Training pairs
+/// the modalities and evaluation needs a gallery for every query, so the others are left out
+/// with one warning naming them (`role`: "seen", "unseen"), never silently. A name unknown to
+/// `set` is kept (subset_classes reports it). Throws hcmsn::Error when none is left.
+std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
+                                                      const std::vector<std::string>& names,
+                                                      const char* role);
+
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
                                    const torch::Tensor& semantics);

@@ -1,0 +1,141 @@
+// hcmsn extract: a dataset's sketches and photos through a pretrained backbone into a feature
+// cache, with progress, resumable after Ctrl-C or a crash (rerun the same command).
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "commands.h"
+#include "dataset_flags.h"
+#include "hcmsn/data/dataset.h"
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/features/feature_extractor.h"
+#include "hcmsn/io/checked_file.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/interrupt.h"
+#include "hcmsn/util/log.h"
+#include "hcmsn/vision/pretrained.h"
+
+namespace hcmsn::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ExtractCommandOptions {
+  data::DatasetSpec spec;
+  std::string backbone = "mobilenet_v2";
+  std::string weights;
+  std::string out;
+  bool no_tf_same = false;
+  bool no_resume = false;
+  bool quiet = false;
+  std::string stats_json;
+  features::ExtractOptions extract;
+};
+
+// Path, size and CRC-32: enough to tell weights apart in the resume fingerprint and the meta.
+std::string weights_id(const std::string& path) {
+  const std::string bytes = util::read_file(path);
+  char crc[16];
+  std::snprintf(crc, sizeof crc, "%08x", io::crc32_of(bytes));
+  return fs::absolute(path).string() + " (" + std::to_string(bytes.size()) + " bytes, crc32 " +
+         crc + ")";
+}
+
+int run_extract(ExtractCommandOptions& o) {
+  HCMSN_CHECK(!o.out.empty(), "give the output feature cache with --out");
+  HCMSN_CHECK(!o.weights.empty(), "give the backbone's weights with --weights");
+  util::install_interrupt_handler();
+  const data::Dataset dataset = data::build_dataset(o.spec);
+  const data::DatasetSummary summary = data::summarize(dataset);
+  if (!o.quiet) std::cerr << summary.to_table() << std::flush;
+
+  vision::BackboneFactoryOptions factory;
+  factory.tf_same_padding = !o.no_tf_same;
+  auto backbone = vision::load_pretrained_backbone(o.backbone, o.weights, factory);
+  o.extract.transform.size = backbone->input_options().image_size;
+  o.extract.weights_id = weights_id(o.weights);
+  o.extract.show_progress = !o.quiet;
+  o.extract.work_dir = o.no_resume ? "" : o.out + ".partial";
+
+  nlohmann::json meta = {{"dataset", summary.to_json()},
+                         {"split", dataset.split},
+                         {"seen_classes", dataset.seen_classes},
+                         {"unseen_classes", dataset.unseen_classes},
+                         {"tf_same_padding", factory.tf_same_padding}};
+  auto result =
+      features::extract_features(dataset.items, dataset.class_names, *backbone, o.extract, meta);
+  if (result.interrupted) {
+    std::fprintf(stderr,
+                 "interrupted after %lld of %zu images; finished chunks are kept in %s: rerun the "
+                 "same command to resume\n",
+                 static_cast<long long>(result.reused_items + result.computed_items),
+                 dataset.items.size(), o.extract.work_dir.c_str());
+    return 130;
+  }
+  data::save_feature_cache(o.out, result.cache);
+  if (!result.unreadable.empty()) {
+    std::string list;
+    for (const auto& [id, reason] : result.unreadable) list += id + "\t" + reason + "\n";
+    util::write_file_atomic(o.out + ".unreadable.tsv", list);
+    util::log_warn("{} unreadable item(s) left out of the cache; listed in {}.unreadable.tsv",
+                   result.unreadable.size(), o.out);
+  }
+  if (!o.extract.work_dir.empty()) fs::remove_all(o.extract.work_dir);
+  const double rate = result.seconds > 0 ? result.computed_items / result.seconds : 0.0;
+  util::log_info("wrote {}: {} rows × {} features ({} computed at {:.1f} images/s, {} reused)",
+                 o.out, result.cache.size(), result.cache.dim(), result.computed_items, rate,
+                 result.reused_items);
+  if (!o.stats_json.empty()) {
+    const nlohmann::json stats = {{"rows", result.cache.size()},
+                                  {"dim", result.cache.dim()},
+                                  {"computed", result.computed_items},
+                                  {"reused", result.reused_items},
+                                  {"unreadable", result.unreadable.size()},
+                                  {"seconds", result.seconds},
+                                  {"images_per_second", rate}};
+    util::write_file_atomic(o.stats_json, stats.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_extract_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ExtractCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "extract",
+      "Embed a dataset's sketches and photos with a pretrained backbone into a feature cache "
+      "(for hcmsn train --features). Resumable: rerun the same command after an interruption.");
+  add_dataset_flags(*cmd, o->spec);
+  cmd->add_option("--backbone", o->backbone, "mobilenet_v2 or resnet50")->capture_default_str();
+  cmd->add_option("--weights", o->weights, "torchvision-named weights, .pth or .safetensors")
+      ->required();
+  cmd->add_option("--out", o->out, "the feature cache to write")->required();
+  cmd->add_option("--resize", o->extract.transform.mode,
+                  "squash: whole image to the input size; crop: shorter side to --resize-to, "
+                  "then a centre crop")
+      ->check(CLI::IsMember({"squash", "crop"}))
+      ->capture_default_str();
+  cmd->add_option("--resize-to", o->extract.transform.resize_to, "shorter side in crop mode")
+      ->capture_default_str();
+  cmd->add_option("--render-size", o->extract.render.size, "QuickDraw raster size (pixels)")
+      ->capture_default_str();
+  cmd->add_option("--line-width", o->extract.render.line_width,
+                  "QuickDraw stroke width (pixels at --render-size)")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o->extract.batch_size, "images per forward pass")
+      ->capture_default_str();
+  cmd->add_option("--chunk-size", o->extract.chunk_size, "images per resumable chunk")
+      ->capture_default_str();
+  cmd->add_flag("--no-tf-same", o->no_tf_same,
+                "MobileNetV2 with torchvision's padding instead of TF-SAME");
+  cmd->add_flag("--no-resume", o->no_resume, "keep no chunks (no resume after interruption)");
+  cmd->add_option("--stats-json", o->stats_json, "write counts, seconds and images/s as JSON");
+  cmd->add_flag("--quiet", o->quiet, "no summary table and no progress bar");
+  cmd->callback([o, &exit_code] { exit_code = run_extract(*o); });
+}
+
+}  // namespace hcmsn::cli

@@ -1,0 +1,67 @@
+// Feature extraction: a dataset's sketches and photos through a frozen backbone into a
+// feature cache (data/feature_cache.h), resumable after an interruption or a crash.
+//
+// Each item is decoded (image files) or rendered (QuickDraw drawings), resized per the
+// transform, normalised with the backbone's own input statistics, and embedded in eval mode
+// without gradients. Items that cannot be read are never dropped silently: they are returned
+// in ExtractResult::unreadable (id and reason) and left out of the cache's rows.
+//
+// Resume: work is done in chunks of `chunk_size` items; every finished chunk is written to
+// WORK_DIR/chunk-NNNNN.bin (a checked file) next to WORK_DIR/fingerprint.json, which names the
+// items, backbone, weights and preprocessing. A rerun with the same fingerprint reuses the
+// intact chunks; a different fingerprint or a corrupt chunk means recomputing it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hcmsn/data/dataset.h"
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/data/quickdraw_strokes.h"
+#include "hcmsn/data/transforms.h"
+#include "hcmsn/model/backbone.h"
+
+namespace hcmsn::features {
+
+struct ExtractOptions {
+  /// Resize mode and size; mean and std are taken from the backbone's input_options().
+  data::TransformOptions transform;
+  /// How QuickDraw drawings are rasterised before the transform.
+  data::RenderOptions render;
+  int64_t batch_size = 32;
+  int64_t chunk_size = 1024;
+  bool show_progress = true;
+  /// Folder for resumable chunks; empty: no resume (nothing written until the end).
+  std::string work_dir;
+  /// Identifies the weights (e.g. their path, size and checksum) in the resume fingerprint.
+  std::string weights_id;
+};
+
+struct ExtractResult {
+  data::FeatureCache cache;
+  /// (item id, reason) of every item that could not be read, in item order.
+  std::vector<std::pair<std::string, std::string>> unreadable;
+  int64_t reused_items = 0;    // taken from chunks of an earlier run
+  int64_t computed_items = 0;  // decoded and embedded in this run
+  double seconds = 0;
+  /// True when an interrupt (Ctrl-C) stopped the work early; finished chunks are kept.
+  bool interrupted = false;
+};
+
+/// Embeds `items` (labels index `class_names` by name) with `backbone`. The cache's meta holds
+/// the backbone, preprocessing and `meta` (merged). Throws hcmsn::Error on an item whose class
+/// is not in `class_names`, duplicate ids, or bad options.
+ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
+                               const std::vector<std::string>& class_names,
+                               model::BackboneImpl& backbone, const ExtractOptions& options,
+                               const nlohmann::json& meta = nlohmann::json::object());
+
+/// Decodes or renders one item to uint8 (3, size, size) per the options (the pixels the
+/// backbone sees, before normalisation). Throws hcmsn::Error naming the item when unreadable.
+torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options);
+
+}  // namespace hcmsn::features
