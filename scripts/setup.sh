@@ -20,7 +20,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopencv-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy
+  python3 python3-numpy python3-pip
 )
 if [ "$bench" = 1 ]; then
   packages+=(python3-sklearn python3-mpmath python3-torch python3-torchvision)

@@ -9,7 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "hcmsn/data/image_folder.h"
+#include "hcmsn/data/image_decode.h"
+#include "hcmsn/data/transforms.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -47,14 +48,22 @@ int run_check_backbone(const CheckBackboneOptions& o) {
   }
   const auto& input = backbone->input_options();
 
-  // Every image is decoded before the first prediction, so a bad file fails fast.
+  // The whole image resized to the input size with PIL's (antialiased) bilinear filter, as the
+  // weights were evaluated; the backbone's own normalisation. Every image is decoded before the
+  // first prediction, so a bad file fails fast.
+  data::TransformOptions transform;
+  transform.size = input.image_size;
+  transform.mean = input.mean;
+  transform.std = input.std;
   std::vector<torch::Tensor> pixels;
-  for (const auto& path : o.images) pixels.push_back(data::load_image(path, input.image_size));
+  for (const auto& path : o.images) {
+    pixels.push_back(data::eval_resize(data::decode_image_file(path), transform));
+  }
 
   torch::NoGradGuard no_grad;
   nlohmann::json report = nlohmann::json::array();
   for (size_t i = 0; i < o.images.size(); ++i) {
-    const auto x = model::normalise_pixels(pixels[i].unsqueeze(0), input);
+    const auto x = data::to_backbone_input(pixels[i].unsqueeze(0), transform);
     const auto probs = torch::softmax(backbone->logits(x), 1)[0];
     const auto top = probs.topk(std::min<int64_t>(kTop, probs.size(0)));
     const auto values = std::get<0>(top);

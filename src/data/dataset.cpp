@@ -1,5 +1,7 @@
 #include "hcmsn/data/dataset.h"
 
+#include "folder_listing.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -65,21 +67,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-std::vector<fs::directory_entry> sorted_entries(const fs::path& dir) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  HCMSN_CHECK(!ec, "cannot list folder '", dir.string(), "': ", ec.message());
-  std::vector<fs::directory_entry> out;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    HCMSN_CHECK(!ec, "cannot list folder '", dir.string(), "': ", ec.message());
-    out.push_back(*it);
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.path().filename().string() < b.path().filename().string();
-  });
-  return out;
-}
-
 std::string absolute_path(const std::string& p) {
   return fs::absolute(fs::path(p)).lexically_normal().string();
 }
@@ -101,14 +88,14 @@ void require_folder(const std::string& dir, const std::string& what) {
 void scan_folders(Source& s) {
   const std::string& dir = s.report.path;
   require_folder(dir, std::string(modality_name(s.report.modality)) + " folder");
-  for (const auto& cls : sorted_entries(dir)) {
+  for (const auto& cls : internal::sorted_entries(dir)) {
     const std::string cname = cls.path().filename().string();
     std::error_code ec;
     if (is_hidden(cname) || !cls.is_directory(ec)) {
       ++s.report.skipped_entries;
       continue;
     }
-    for (const auto& f : sorted_entries(cls.path())) {
+    for (const auto& f : internal::sorted_entries(cls.path())) {
       const std::string fname = f.path().filename().string();
       if (is_hidden(fname) || f.is_directory(ec) || !is_image_file_name(fname)) {
         ++s.report.skipped_entries;
@@ -129,7 +116,7 @@ void scan_ndjson(Source& s) {
   const std::string& dir = s.report.path;
   require_folder(dir, "ndjson folder");
   const std::string ext = ".ndjson";
-  for (const auto& f : sorted_entries(dir)) {
+  for (const auto& f : internal::sorted_entries(dir)) {
     const std::string fname = f.path().filename().string();
     std::error_code ec;
     const bool named =

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "folder_listing.h"
 #include "hcmsn/model/retrieval_feature_net.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -24,21 +25,6 @@ namespace hcmsn::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<fs::directory_entry> sorted_entries(const fs::path& dir) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  HCMSN_CHECK(!ec, "cannot list folder '", dir.string(), "': ", ec.message());
-  std::vector<fs::directory_entry> out;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    HCMSN_CHECK(!ec, "cannot list folder '", dir.string(), "': ", ec.message());
-    out.push_back(*it);
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.path().filename().string() < b.path().filename().string();
-  });
-  return out;
-}
 
 // Decodes into `out` (3 × size × size bytes, channels first).
 void decode_into(const std::string& path, int64_t size, uint8_t* out) {
@@ -95,13 +81,13 @@ ImageFolder scan_image_folder(const std::string& root) {
     HCMSN_CHECK(fs::is_directory(dir, ec), "image folder '", root, "' has no '", names[m],
                 "' subfolder; expected ROOT/sketch/<class>/ and ROOT/photo/<class>/");
     int64_t count = 0;
-    for (const auto& class_entry : sorted_entries(dir)) {
+    for (const auto& class_entry : internal::sorted_entries(dir)) {
       if (!class_entry.is_directory(ec) || class_entry.path().filename().string().front() == '.') {
         ++folder.skipped_entries;
         continue;
       }
       const std::string class_name = class_entry.path().filename().string();
-      for (const auto& file : sorted_entries(class_entry.path())) {
+      for (const auto& file : internal::sorted_entries(class_entry.path())) {
         const std::string file_name = file.path().filename().string();
         if (!file.is_regular_file(ec) || file_name.front() == '.' ||
             !is_image_file_name(file_name)) {

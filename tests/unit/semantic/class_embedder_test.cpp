@@ -78,7 +78,8 @@ TEST(ClassEmbedderPooling, EachPoolingAveragesTheRightTokens) {
 
 TEST(ClassEmbedderPooling, RejectsTooLongTexts) {
   ClassEmbedderOptions options;
-  options.text_template = "a picture of a picture of a picture of a {}";
+  // [CLS] + 13 template tokens + the name's 3–4 tokens + [SEP] > 16 positions.
+  options.text_template = "a picture of a picture of a picture of a picture of the {}";
   const auto embedder = ClassEmbedder::load(test::fixture("bert_tiny"), options);
   const std::string msg = test::error_of([&] { embedder.embed({"hot-air_balloon"}); });
   EXPECT_TRUE(test::contains(msg, "hot-air_balloon")) << msg;

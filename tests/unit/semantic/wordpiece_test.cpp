@@ -67,7 +67,9 @@ TEST(WordPieceText, GreedyLongestMatchFirst) {
   // "abc" has no piece for "c": the whole word is [UNK].
   EXPECT_EQ(tok.tokenize("abc unaffable"),
             (std::vector<std::string>{"[UNK]", "un", "##aff", "##able"}));
-  EXPECT_EQ(tok.tokenize("CAFÉ (Sedan)"), (std::vector<std::string>{"cafe", "(", "[UNK]", ")"}));
+  EXPECT_EQ(tok.tokenize("CAFÉ (Sedan)"), (std::vector<std::string>{"cafe", "(", "sedan", ")"}));
+  // "abab": after "a", "##b" there is no "##a" piece, so the whole word is unknown.
+  EXPECT_EQ(tok.tokenize("abab"), (std::vector<std::string>{"[UNK]"}));
   EXPECT_EQ(tok.tokenize("car猫car"), (std::vector<std::string>{"car", "猫", "car"}));
   const Encoding e = tok.encode(" Café ");
   EXPECT_EQ(e.ids, (std::vector<int64_t>{2, 9, 3}));
@@ -76,10 +78,10 @@ TEST(WordPieceText, GreedyLongestMatchFirst) {
 
 TEST(WordPieceText, OverlongWordIsUnknown) {
   WordPieceOptions options;
-  options.max_chars_per_word = 4;
+  options.max_chars_per_word = 3;
   const WordPieceTokenizer tok(small_vocab(), options);
-  EXPECT_EQ(tok.tokenize("abab"), (std::vector<std::string>{"a", "##b", "a", "##b"}));
-  EXPECT_EQ(tok.tokenize("ababa"), (std::vector<std::string>{"[UNK]"}));
+  EXPECT_EQ(tok.tokenize("car"), (std::vector<std::string>{"car"}));     // 3 characters: kept
+  EXPECT_EQ(tok.tokenize("cafe"), (std::vector<std::string>{"[UNK]"}));  // 4: too long
 }
 
 TEST(WordPieceText, InvalidUtf8IsAnError) {

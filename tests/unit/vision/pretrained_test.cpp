@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/image_folder.h"
+#include "hcmsn/data/transforms.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/io/state_dict.h"
 #include "hcmsn/util/check.h"
@@ -33,13 +35,19 @@ std::string weights_file(const std::string& ext) {
       !std::filesystem::exists(weights_file("pth")))           \
   GTEST_SKIP() << "no shared weights in " << hcmsn::test::shared("weights")
 
-// uint8 → normalised (14, 3, 224, 224) batch of the README's test images, in table order.
+// The normalised (14, 3, 224, 224) batch of the README's test images, in table order, prepared
+// as `hcmsn check-backbone` and `hcmsn extract` do: the whole image resized (bilinear, as PIL).
 torch::Tensor test_image_batch(const ClassifierBackboneImpl& net) {
+  data::TransformOptions transform;
+  transform.size = net.input_options().image_size;
+  transform.mean = net.input_options().mean;
+  transform.std = net.input_options().std;
   std::vector<torch::Tensor> pixels;
-  for (const auto& [image, top1] : test::expected_top1())
-    pixels.push_back(data::load_image(hcmsn::test::shared("weights/test_images/" + image),
-                                      net.input_options().image_size));
-  return model::normalise_pixels(torch::stack(pixels), net.input_options());
+  for (const auto& [image, top1] : test::expected_top1()) {
+    pixels.push_back(data::eval_resize(
+        data::decode_image_file(hcmsn::test::shared("weights/test_images/" + image)), transform));
+  }
+  return data::to_backbone_input(torch::stack(pixels), transform);
 }
 
 TEST(PretrainedTest, NamesAndUnknownName) {
