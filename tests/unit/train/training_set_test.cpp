@@ -33,6 +33,16 @@ std::vector<int64_t> to_vector(const torch::Tensor& t) {
   return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
 
+TEST(TrainingSetTest, ClassesLackingAModalityAreLeftOut) {
+  const TrainingSet s = make_set();
+  // fox has one photo and no sketch; owl is unknown (kept: subset_classes reports it).
+  EXPECT_EQ(classes_with_both_modalities(s, {"fox", "eel", "cat", "owl"}, "seen"),
+            (std::vector<std::string>{"eel", "cat", "owl"}));
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { classes_with_both_modalities(s, {"fox"}, "unseen"); }),
+                     "no unseen class has both sketches and photos"));
+}
+
 TEST(TrainingSetTest, SubsetClassesRelabelsInTheGivenOrderAndDropsOtherRows) {
   const TrainingSet s = make_set();
   s.validate();
