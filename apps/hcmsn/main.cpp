@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands.h"
+#include "hcmsn/util/allocator.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/threads.h"
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  // Batches of large tensors: reuse freed memory instead of mapping it afresh (allocator.h).
+  hcmsn::util::keep_freed_memory();
   // Every failure ends as one "error: ..." line and exit code 1, never an abort.
   try {
     return run(argc, argv);
