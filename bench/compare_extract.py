@@ -79,7 +79,6 @@ Usage: /usr/bin/python3 bench/compare_extract.py [HCMSN] [--threads 2] [--images
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -134,6 +133,8 @@ import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision import transforms  # noqa: E402
+
+from bench_common import cpu_model  # noqa: E402
 
 BATCH = 32
 SIZE = 224
@@ -418,16 +419,6 @@ def bench(args, tmp):
                        "ratio_hcmsn_over_python": rate["hcmsn"] / rate["python"],
                        "equivalence": eq, "runs": runs}, f, indent=2)
     return 0
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

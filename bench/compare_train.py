@@ -53,7 +53,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -95,6 +94,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+from bench_common import cpu_model  # noqa: E402
 
 
 # --- Poincare ball (curvature -c), textbook formulas -------------------------------------------
@@ -455,16 +456,6 @@ def main():
                        "cpu_ratio_hcmsn_over_pytorch": cpu["hcmsn"] / cpu["pytorch"],
                        "equivalence_max_rel_diff": worst, "runs": runs}, f, indent=2)
     return 0
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "result_output.h"
 #include "run_selection.h"
 
 namespace hcmsn::cli {
@@ -22,23 +23,16 @@ namespace {
 struct EvalCommandOptions {
   RunSelection selection;
   std::string protocol = "standard";
-  std::vector<int64_t> ks = {100, 200};
-  std::string json_out;
-  bool per_class = false;
+  ResultOutputOptions output;
 };
 
 int run_eval(const EvalCommandOptions& o) {
   const auto split = embed_selection(o.selection);
   metrics::EvaluationOptions eval;
-  eval.ks = o.ks;
+  eval.ks = o.output.ks;
   eval.protocol = metrics::Protocol::parse(o.protocol);
   eval.progress = !o.selection.quiet;
-  const auto result = train::evaluate_split(split, eval);
-  std::cout << metrics::format_table(result, o.per_class);
-  if (!o.json_out.empty()) {
-    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
-    util::log_info("wrote {}", o.json_out);
-  }
+  emit_result(train::evaluate_split(split, eval), o.output);
   return 0;
 }
 
@@ -88,11 +82,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--protocol", o->protocol,
                   "standard, or '+'-joined: voc, class-balanced, prec-min-kr")
       ->capture_default_str();
-  cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--json", o->json_out, "write the results as JSON");
-  cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
+  add_result_output_options(cmd, o->output);
   cmd->callback([o, &exit_code] { exit_code = run_eval(*o); });
 }
 

@@ -1,19 +1,16 @@
 // hcmsn eval-features: the zero-shot baseline of untrained backbone features. The unseen
 // classes' sketch features are the queries and their photo features the gallery, ranked by
 // cosine (or Euclidean) distance: what HCMSN has to improve on.
-#include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
-#include "hcmsn/metrics/report.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/model/retrieval_feature_net.h"
 #include "hcmsn/train/run_loader.h"
-#include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
-#include "hcmsn/util/log.h"
+#include "result_output.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -22,9 +19,7 @@ struct EvalFeaturesOptions {
   std::string features;
   std::string split, unseen_file;
   std::string metric = "cosine";
-  std::vector<int64_t> ks = {100, 200};
-  std::string json_out;
-  bool per_class = false;
+  ResultOutputOptions output;
 };
 
 int run_eval_features(const EvalFeaturesOptions& o) {
@@ -41,26 +36,15 @@ int run_eval_features(const EvalFeaturesOptions& o) {
       all.subset_classes(train::classes_with_both_modalities(all, unseen, "unseen"));
   const train::TrainingSet sketches = set.rows_of_modality(model::kSketch);
   const train::TrainingSet photos = set.rows_of_modality(model::kPhoto);
-  const auto names = [](const train::TrainingSet& s) {
-    std::vector<std::string> out;
-    const auto labels = s.labels.contiguous();
-    for (int64_t i = 0; i < s.size(); ++i) {
-      out.push_back(s.class_names[static_cast<size_t>(labels[i].item<int64_t>())]);
-    }
-    return out;
-  };
   metrics::DistanceOptions distance;
   distance.metric = metrics::parse_metric(o.metric);
   metrics::EvaluationOptions eval;
-  eval.ks = o.ks;
-  const auto result = metrics::evaluate_embeddings(
-      sketches.inputs, photos.inputs, metrics::encode_labels(names(sketches), names(photos)),
-      distance, eval);
-  std::cout << metrics::format_table(result, o.per_class);
-  if (!o.json_out.empty()) {
-    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
-    util::log_info("wrote {}", o.json_out);
-  }
+  eval.ks = o.output.ks;
+  emit_result(
+      metrics::evaluate_embeddings(
+          sketches.inputs, photos.inputs,
+          metrics::encode_labels(sketches.label_names(), photos.label_names()), distance, eval),
+      o.output);
   return 0;
 }
 
@@ -78,11 +62,7 @@ void add_eval_features_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--metric", o->metric, "cosine or euclidean")
       ->check(CLI::IsMember({"cosine", "euclidean"}))
       ->capture_default_str();
-  cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--json", o->json_out, "write the results as JSON");
-  cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
+  add_result_output_options(cmd, o->output);
   cmd->callback([o, &exit_code] { exit_code = run_eval_features(*o); });
 }
 

@@ -214,7 +214,9 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   const auto n = static_cast<int64_t>(items.size());
   const int64_t num_chunks = (n + options.chunk_size - 1) / options.chunk_size;
   const bool resumable = !options.work_dir.empty();
-  if (resumable) prepare_work_dir(options.work_dir, fingerprint(items, backbone, options));
+  // Computed once: it hashes every item, and the cache's meta repeats two of its parts.
+  const nlohmann::json print = fingerprint(items, backbone, options);
+  if (resumable) prepare_work_dir(options.work_dir, print);
 
   ExtractResult result;
   std::vector<Chunk> chunks(static_cast<size_t>(num_chunks));
@@ -277,8 +279,8 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   cache.meta = meta;
   cache.meta["backbone"] = backbone.kind();
   cache.meta["weights"] = options.weights_id;
-  cache.meta["transform"] = fingerprint(items, backbone, options)["transform"];
-  cache.meta["render"] = fingerprint(items, backbone, options)["render"];
+  cache.meta["transform"] = print["transform"];
+  cache.meta["render"] = print["render"];
   cache.meta["unreadable"] = result.unreadable.size();
   cache.validate();
   return result;

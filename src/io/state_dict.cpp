@@ -1,18 +1,32 @@
 #include "hcmsn/io/state_dict.h"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/io/torch_save.h"
-#include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::io {
 namespace {
 
 constexpr size_t kMaxListed = 20;
+
+// Up to `n` leading bytes of the file (fewer when it is shorter).
+std::string read_prefix(const std::string& path, size_t n) {
+  std::error_code ec;
+  HCMSN_CHECK(std::filesystem::is_regular_file(path, ec), "cannot read '", path,
+              "': no such file (or it is not a regular file)");
+  std::ifstream in(path, std::ios::binary);
+  HCMSN_CHECK(in, "cannot open '", path, "'");
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
 
 bool looks_like_safetensors(std::string_view bytes) {
   // An 8-byte header size followed by a JSON object.
@@ -58,7 +72,8 @@ void collect(const torch::nn::Module& module, const std::string& prefix, StateDi
 }  // namespace
 
 StateDict read_state_dict(const std::string& path) {
-  const std::string bytes = util::read_file(path);
+  // The format is told by the first bytes; each reader then reads the file once itself.
+  const std::string bytes = read_prefix(path, 9);
   if (looks_like_safetensors(bytes)) return read_safetensors(path).tensors;
   if (is_zip(bytes)) return read_torch_save(path);
   HCMSN_CHECK(!(bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80), path,

@@ -7,19 +7,6 @@
 #include "hcmsn/util/progress.h"
 
 namespace hcmsn::train {
-namespace {
-
-std::vector<std::string> names_of(const TrainingSet& set) {
-  std::vector<std::string> names;
-  names.reserve(set.size());
-  const auto labels = set.labels.contiguous();
-  const int64_t* l = labels.data_ptr<int64_t>();
-  for (int64_t i = 0; i < set.size(); ++i) names.push_back(set.class_names[l[i]]);
-  return names;
-}
-
-}  // namespace
-
 torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet& set,
                          int64_t batch, bool progress) {
   HCMSN_CHECK(batch > 0, "the embedding batch size must be > 0");
@@ -54,8 +41,8 @@ SplitEmbeddings embed_split(model::RetrievalNetworkImpl& network, const Training
   SplitEmbeddings out;
   out.queries = embed_rows(network, sketches, batch, progress);
   out.gallery = embed_rows(network, photos, batch, progress);
-  out.query_labels = names_of(sketches);
-  out.gallery_labels = names_of(photos);
+  out.query_labels = sketches.label_names();
+  out.gallery_labels = photos.label_names();
   out.query_ids = sketches.item_ids;
   out.gallery_ids = photos.item_ids;
   out.curvature = network.hcmsn()->curvature().value();

@@ -107,6 +107,15 @@ TrainingSet TrainingSet::rows_of_modality(int64_t m) const {
   return select(*this, (modality == m).nonzero().view(-1));
 }
 
+std::vector<std::string> TrainingSet::label_names() const {
+  std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(size()));
+  const auto l = labels.contiguous();
+  const int64_t* p = l.data_ptr<int64_t>();
+  for (int64_t i = 0; i < size(); ++i) names.push_back(class_names[static_cast<size_t>(p[i])]);
+  return names;
+}
+
 std::pair<int64_t, int64_t> TrainingSet::modality_counts() const {
   const int64_t photos = size() ? modality.sum().item<int64_t>() : 0;
   return {size() - photos, photos};

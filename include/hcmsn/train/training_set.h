@@ -30,6 +30,8 @@ struct TrainingSet {
   TrainingSet subset_classes(const std::vector<std::string>& names) const;
   /// Rows of one modality (kSketch / kPhoto), labels unchanged.
   TrainingSet rows_of_modality(int64_t modality) const;
+  /// The class name of every row, in row order (the labels as metrics::encode_labels reads them).
+  std::vector<std::string> label_names() const;
   /// Number of rows per modality: {sketches, photos}.
   std::pair<int64_t, int64_t> modality_counts() const;
 };

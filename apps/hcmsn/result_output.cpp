@@ -1,0 +1,27 @@
+#include "result_output.h"
+
+#include <iostream>
+
+#include "hcmsn/metrics/report.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::cli {
+
+void add_result_output_options(CLI::App* cmd, ResultOutputOptions& o) {
+  cmd->add_option("--k", o.ks, "cut-offs for Prec@K and mAP@K")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--json", o.json_out, "write the results as JSON");
+  cmd->add_flag("--per-class", o.per_class, "print the per-class table too");
+}
+
+void emit_result(const metrics::RetrievalResult& result, const ResultOutputOptions& o) {
+  std::cout << metrics::format_table(result, o.per_class);
+  if (!o.json_out.empty()) {
+    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
+    util::log_info("wrote {}", o.json_out);
+  }
+}
+
+}  // namespace hcmsn::cli
