@@ -20,7 +20,9 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopencv-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libfaiss-dev libcpp-httplib-dev
   python3 python3-numpy python3-pip
+  chromium chromium-driver python3-selenium wrk
 )
 if [ "$bench" = 1 ]; then
   packages+=(python3-sklearn python3-mpmath python3-torch python3-torchvision)
