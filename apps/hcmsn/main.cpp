@@ -48,6 +48,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_eval_features_command(app, exit_code);
   hcmsn::cli::add_report_command(app, exit_code);
   hcmsn::cli::add_embed_classes_command(app, exit_code);
+  hcmsn::cli::add_serve_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

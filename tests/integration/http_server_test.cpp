@@ -1,0 +1,280 @@
+// `hcmsn serve`'s HTTP layer in-process on an ephemeral loopback port, with cpp-httplib's client
+// and raw sockets: the API answers as SearchService does, and malformed requests (truncated
+// images, bombs, bad JSON, wrong methods, long URLs, traversal, garbage, stalled clients) all get
+// a JSON error with a 4xx/5xx status while the server stays up.
+#include "hcmsn/serve/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "hcmsn/data/image_decode.h"
+#include "hcmsn/data/quickdraw_strokes.h"
+#include "hcmsn/model/hcmsn_model.h"
+#include "hcmsn/util/atomic_file.h"
+#include "support/test_support.h"
+#include "support/tiny_gallery.h"
+
+namespace hcmsn::serve {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr char kStrokes[] = R"({"strokes": [[[0, 50, 100, 50, 0], [50, 0, 50, 100, 50]]]})";
+constexpr size_t kBodyLimit = 64 << 10;
+
+// Sends raw bytes on a fresh connection and returns what comes back until the server closes it
+// (or the 20 s safety timeout of the test ends the read).
+std::string raw_exchange(int port, const std::string& bytes, bool half_close = true) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(bytes.size()));
+  if (half_close) ::shutdown(fd, SHUT_WR);
+  std::string received;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) received.append(buf, static_cast<size_t>(n));
+  EXPECT_EQ(n, 0) << "the server did not close the connection";
+  ::close(fd);
+  return received;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const auto& g = test::tiny_gallery();
+    if (g.gallery.size() == 0) return;
+    loaded_ = new LoadedIndex(load_index(g.gallery_path));
+  }
+  static void TearDownTestSuite() {
+    delete loaded_;
+    loaded_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(loaded_, nullptr) << "no tiny gallery";
+    service_ = std::make_shared<SearchService>();
+    HttpServerOptions options;
+    options.port = 0;
+    options.max_body_bytes = kBodyLimit;
+    options.read_timeout_s = 1;
+    options.keep_alive_timeout_s = 1;
+    server_ = std::make_unique<HttpServer>(service_, options);
+    server_->start();
+    ASSERT_GT(server_->port(), 0);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(30, 0);
+  }
+  void TearDown() override {
+    client_.reset();
+    if (server_) server_->stop();
+  }
+  void load() { service_->set_loaded(*loaded_); }
+
+  // Every error: the status, a JSON body with an "error" string.
+  static void expect_json_error(const httplib::Result& r, int status, const std::string& what) {
+    ASSERT_TRUE(r) << what << ": no response (" << httplib::to_string(r.error()) << ")";
+    EXPECT_EQ(r->status, status) << what << ": " << r->body;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << what;
+    const auto body = json::parse(r->body, nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << what << ": not JSON: " << r->body;
+    EXPECT_TRUE(body.contains("error") && body["error"].is_string()) << what << ": " << r->body;
+  }
+  static void expect_any_json_error(const httplib::Result& r, const std::string& what) {
+    ASSERT_TRUE(r) << what << ": no response";
+    EXPECT_GE(r->status, 400) << what;
+    EXPECT_LT(r->status, 600) << what;
+    expect_json_error(r, r->status, what);
+  }
+  void expect_healthy() {
+    const auto r = client_->Get("/api/health");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+
+  static LoadedIndex* loaded_;
+  std::shared_ptr<SearchService> service_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+LoadedIndex* HttpServerTest::loaded_ = nullptr;
+
+TEST_F(HttpServerTest, HealthIs503UntilLoadedThen200) {
+  expect_json_error(client_->Get("/api/health"), 503, "health while loading");
+  expect_json_error(client_->Post("/api/search", kStrokes, "application/json"), 503,
+                    "search while loading");
+  expect_json_error(client_->Get("/api/classes"), 503, "classes while loading");
+  load();
+  const auto r = client_->Get("/api/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body).at("photos"), loaded_->gallery->size());
+}
+
+TEST_F(HttpServerTest, SearchResultsEqualExactSearch) {
+  load();
+  const auto& g = *loaded_->gallery;
+  const index::ExactSearcher exact(g.embeddings, g.curvature);
+  const auto check = [&](const httplib::Result& r, const torch::Tensor& query, int64_t k) {
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const auto results = json::parse(r->body).at("results");
+    const auto expected = exact.search(query, k);
+    ASSERT_EQ(static_cast<int64_t>(results.size()), k);
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t id = expected.ids[0][j].item<int64_t>();
+      EXPECT_EQ(results[j].at("id").get<int64_t>(), id);
+      EXPECT_EQ(results[j].at("path"), g.entries[id].path);
+      EXPECT_EQ(results[j].at("class"), g.entries[id].class_name);
+      EXPECT_FLOAT_EQ(results[j].at("distance").get<float>(),
+                      expected.distances[0][j].item<float>());
+    }
+  };
+  const auto drawing = data::parse_drawing(json::parse(kStrokes)["strokes"].dump());
+  check(client_->Post("/api/search?k=5", kStrokes, "application/json"),
+        loaded_->embedder->embed_drawing(drawing), 5);
+
+  const auto& tiny = test::tiny_gallery();
+  const std::string png =
+      util::read_file(tiny.data + "/sketch/" + g.entries[0].class_name + "/0000.png");
+  check(client_->Post("/api/search?k=12", png, "image/png"),
+        loaded_->embedder->embed_images({data::decode_image_bytes(png, "png")}, model::kSketch),
+        12);
+}
+
+TEST_F(HttpServerTest, ClassesPhotosAndPage) {
+  load();
+  auto r = client_->Get("/api/classes");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body).at("classes").size(), loaded_->gallery->class_names().size());
+
+  r = client_->Get("/api/photos/2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "image/jpeg");
+  const auto photo = data::decode_image_bytes(r->body, "photo 2");
+  EXPECT_EQ(photo.sizes(), data::decode_image_file(loaded_->gallery->entries[2].path).sizes());
+  expect_json_error(
+      client_->Get(("/api/photos/" + std::to_string(loaded_->gallery->size())).c_str()), 404,
+      "unknown id");
+
+  r = client_->Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_TRUE(test::contains(r->body, "<canvas id=\"pad\""));
+  EXPECT_TRUE(test::contains(r->body, "/api/search"));
+}
+
+TEST_F(HttpServerTest, MalformedRequestsGetJsonErrorsAndTheServerStaysUp) {
+  load();
+  const auto& tiny = test::tiny_gallery();
+  const std::string png = util::read_file(tiny.data + "/sketch/" +
+                                          loaded_->gallery->entries[0].class_name + "/0000.png");
+  std::vector<uchar> jpeg_buffer;
+  ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(64, 64, CV_8UC3, cv::Scalar(200, 10, 10)), jpeg_buffer));
+  const std::string jpeg(jpeg_buffer.begin(), jpeg_buffer.end());
+  std::string png_bomb("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0", 24);
+  png_bomb += std::string("\x08\x02\0\0\0\0\0\0\0", 9) + std::string(100, '\0');
+
+  // Bodies.
+  expect_json_error(client_->Post("/api/search", png.substr(0, png.size() / 3), "image/png"), 400,
+                    "truncated PNG");
+  const auto truncated_jpeg = client_->Post("/api/search", jpeg.substr(0, 200), "image/jpeg");
+  ASSERT_TRUE(truncated_jpeg);  // libjpeg may decode a truncated file partially: 200 or 400
+  if (truncated_jpeg->status != 200) expect_json_error(truncated_jpeg, 400, "truncated JPEG");
+  expect_json_error(client_->Post("/api/search", png_bomb, "image/png"), 413, "PNG bomb");
+  expect_json_error(client_->Post("/api/search", png, "text/plain"), 415, "wrong content type");
+  expect_json_error(client_->Post("/api/search", png, ""), 415, "no content type");
+  expect_json_error(client_->Post("/api/search", "{\"strokes\": [", "application/json"), 400,
+                    "bad JSON");
+  expect_json_error(
+      client_->Post("/api/search", R"({"strokes": [[[1, 2], [3]]]})", "application/json"), 400,
+      "unequal stroke lengths");
+  expect_json_error(
+      client_->Post("/api/search", R"({"strokes": [[[NaN], [3]]]})", "application/json"), 400,
+      "NaN");
+  expect_json_error(client_->Post("/api/search", std::string(50000, '['), "application/json"), 400,
+                    "deep nesting");
+  expect_json_error(client_->Post("/api/search", std::string(kBodyLimit + 1, ' '), "image/png"),
+                    413, "body over the limit");
+  expect_json_error(client_->Post("/api/search", "", "application/json"), 400, "empty body");
+
+  // k.
+  for (const std::string k : {"0", "-1", "abc", "101", "1000000000000000000000", "%00"}) {
+    expect_json_error(client_->Post(("/api/search?k=" + k).c_str(), kStrokes, "application/json"),
+                      400, "k=" + k);
+  }
+
+  // Methods and routes.
+  auto r = client_->Get("/api/search");
+  expect_json_error(r, 405, "GET /api/search");
+  EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  expect_json_error(client_->Post("/api/health", "", "application/json"), 405, "POST health");
+  expect_json_error(client_->Put("/api/search", kStrokes, "application/json"), 405, "PUT search");
+  expect_json_error(client_->Delete("/api/photos/1"), 405, "DELETE photo");
+  expect_json_error(client_->Get("/no/such/page"), 404, "unknown path");
+  expect_json_error(client_->Get(("/api/health?x=" + std::string(10000, 'a')).c_str()), 414,
+                    "long URL");
+
+  // Traversal: ids are row numbers; nothing from the URL reaches the file system.
+  for (const char* path : {"/api/photos/../../etc/passwd", "/api/photos/..%2F..%2Fetc%2Fpasswd",
+                           "/api/photos/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/api/photos/%2e%2e",
+                           "/api/photos/0%00", "/api/photos/-1", "/api/photos/1e3"}) {
+    r = client_->Get(path);
+    expect_any_json_error(r, path);
+    EXPECT_FALSE(test::contains(r->body, "root:")) << path;
+  }
+
+  // Raw sockets: garbage, an unknown method, a header without a request line.
+  for (const std::string bytes :
+       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage\r\n\r\n"),
+        std::string("BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n"), std::string("Host: x\r\n\r\n"),
+        std::string(20000, 'A') + "\r\n\r\n"}) {
+    const std::string answer = raw_exchange(server_->port(), bytes);
+    EXPECT_TRUE(answer.rfind("HTTP/1.1 4", 0) == 0) << answer.substr(0, 80);
+    EXPECT_TRUE(test::contains(answer, "\"error\"")) << answer.substr(0, 200);
+  }
+  // A client that sends half a request and hangs: the read timeout closes the connection.
+  raw_exchange(server_->port(),
+               "POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: 1000\r\n\r\n{\"strokes\": [",
+               /*half_close=*/false);
+  raw_exchange(server_->port(), "GET /api/health HTTP/1.1\r\nHost: x\r\n", false);
+
+  expect_healthy();
+  const auto ok = client_->Post("/api/search", kStrokes, "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(HttpServerTest, StartsOnAFreePortAndRefusesATakenOne) {
+  HttpServerOptions options;
+  options.port = server_->port();
+  HttpServer second(service_, options);
+  const auto message = test::error_of([&] { second.start(); });
+  EXPECT_TRUE(test::contains(message, "cannot listen")) << message;
+  EXPECT_EQ(server_->url(), "http://127.0.0.1:" + std::to_string(server_->port()) + "/");
+  server_->stop();
+  EXPECT_FALSE(server_->running());
+  server_->stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace hcmsn::serve
