@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "hcmsn/io/checked_file.h"
+#include "hcmsn/io/raw_tensor.h"
 #include "hcmsn/model/retrieval_feature_net.h"
 #include "hcmsn/util/check.h"
 
@@ -107,23 +108,6 @@ int64_t first_false(const torch::Tensor& ok) {
   return ok.logical_not().nonzero()[0][0].item<int64_t>();
 }
 
-template <typename T>
-void append_raw(std::string& out, const torch::Tensor& t) {
-  const torch::Tensor c = t.contiguous();
-  if (c.numel() == 0) return;  // an empty tensor's data pointer may be null
-  out.append(reinterpret_cast<const char*>(c.data_ptr<T>()),
-             static_cast<size_t>(c.numel()) * sizeof(T));
-}
-
-torch::Tensor tensor_from_raw(const std::string& payload, size_t offset, std::vector<int64_t> shape,
-                              torch::ScalarType type) {
-  torch::Tensor t = torch::empty(shape, type);
-  if (t.numel() > 0) {
-    std::memcpy(t.data_ptr(), payload.data() + offset, static_cast<size_t>(t.nbytes()));
-  }
-  return t;
-}
-
 FeatureCache parse_payload(const std::string& payload) {
   HCMSN_CHECK(payload.size() >= 8, "the payload is too short for a feature cache header");
   const uint64_t header_len = io::get_le(payload, 0, 8);
@@ -159,9 +143,9 @@ FeatureCache parse_payload(const std::string& payload) {
   HCMSN_CHECK(sizes_match, "the data section has ", rest, " bytes, but the header's n = ", n,
               " and d = ", d, " need 4·n·d + 16·n");
   const size_t at = 8 + header_len;
-  cache.features = tensor_from_raw(payload, at, {n, d}, torch::kFloat32);
-  cache.labels = tensor_from_raw(payload, at + 4 * un * ud, {n}, torch::kInt64);
-  cache.modality = tensor_from_raw(payload, at + 4 * un * ud + 8 * un, {n}, torch::kInt64);
+  cache.features = io::tensor_from_bytes(payload, at, {n, d}, torch::kFloat32);
+  cache.labels = io::tensor_from_bytes(payload, at + 4 * un * ud, {n}, torch::kInt64);
+  cache.modality = io::tensor_from_bytes(payload, at + 4 * un * ud + 8 * un, {n}, torch::kInt64);
   return cache;
 }
 
@@ -249,9 +233,9 @@ void save_feature_cache(const std::string& path, const FeatureCache& cache) {
   payload.reserve(8 + header.size() + static_cast<size_t>(n) * (4 * static_cast<size_t>(d) + 16));
   io::put_le(payload, header.size(), 8);
   payload += header;
-  append_raw<float>(payload, cache.features);
-  append_raw<int64_t>(payload, cache.labels);
-  append_raw<int64_t>(payload, cache.modality);
+  io::append_tensor_bytes(payload, cache.features);
+  io::append_tensor_bytes(payload, cache.labels);
+  io::append_tensor_bytes(payload, cache.modality);
   io::write_checked_file(path, kFeatureCacheKind, kFeatureCacheVersion, payload);
 }
 

@@ -26,15 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Decodes into `out` (3 × size × size bytes, channels first).
-void decode_into(const std::string& path, int64_t size, uint8_t* out) {
-  std::error_code ec;
-  HCMSN_CHECK(fs::is_regular_file(path, ec), "cannot read image '", path,
-              "': no such file (or it is not a regular file)");
-  const cv::Mat decoded = cv::imread(path, cv::IMREAD_UNCHANGED);
-  HCMSN_CHECK(!decoded.empty() && decoded.cols > 0 && decoded.rows > 0, "cannot decode image '",
-              path, "': the file is corrupt, truncated or not an image; remove or replace it");
-  const cv::Mat rgb = internal::to_rgb8(decoded);
+// Resizes an RGB 8-bit HWC image to size × size into `out` (channels first): INTER_AREA when
+// shrinking both sides, bilinear otherwise.
+void resize_square_into(const cv::Mat& rgb, int64_t size, uint8_t* out) {
   const int s = static_cast<int>(size);
   cv::Mat resized;
   if (rgb.cols == s && rgb.rows == s) {
@@ -49,6 +43,17 @@ void decode_into(const std::string& path, int64_t size, uint8_t* out) {
   const int64_t plane = size * size;
   for (int64_t p = 0; p < plane; ++p)
     for (int c = 0; c < 3; ++c) out[c * plane + p] = src[p * 3 + c];
+}
+
+// Decodes into `out` (3 × size × size bytes, channels first).
+void decode_into(const std::string& path, int64_t size, uint8_t* out) {
+  std::error_code ec;
+  HCMSN_CHECK(fs::is_regular_file(path, ec), "cannot read image '", path,
+              "': no such file (or it is not a regular file)");
+  const cv::Mat decoded = cv::imread(path, cv::IMREAD_UNCHANGED);
+  HCMSN_CHECK(!decoded.empty() && decoded.cols > 0 && decoded.rows > 0, "cannot decode image '",
+              path, "': the file is corrupt, truncated or not an image; remove or replace it");
+  resize_square_into(internal::to_rgb8(decoded), size, out);
 }
 
 void check_size(int64_t size) {
@@ -119,6 +124,19 @@ torch::Tensor load_image(const std::string& path, int64_t size) {
   check_size(size);
   auto out = torch::empty({3, size, size}, torch::kUInt8);
   decode_into(path, size, out.data_ptr<uint8_t>());
+  return out;
+}
+
+torch::Tensor resize_square(const torch::Tensor& image, int64_t size) {
+  check_size(size);
+  HCMSN_CHECK(image.defined() && image.dim() == 3 && image.size(0) == 3 &&
+                  image.scalar_type() == torch::kUInt8 && image.size(1) > 0 && image.size(2) > 0,
+              "resize_square: expected a uint8 (3, H, W) RGB image, got ", image.sizes());
+  const torch::Tensor hwc = image.permute({1, 2, 0}).contiguous();
+  const cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3,
+                    hwc.data_ptr<uint8_t>());
+  auto out = torch::empty({3, size, size}, torch::kUInt8);
+  resize_square_into(rgb, size, out.data_ptr<uint8_t>());
   return out;
 }
 

@@ -49,6 +49,11 @@ bool is_image_file_name(const std::string& file_name);
 /// is missing or cannot be decoded, or when size is not in [1, 4096].
 torch::Tensor load_image(const std::string& path, int64_t size);
 
+/// The resize of load_image on decoded pixels: uint8 (3, H, W) → uint8 (3, size, size)
+/// (INTER_AREA when shrinking both sides, bilinear otherwise), so images that arrive as bytes
+/// (e.g. a search request) match training rows exactly.
+torch::Tensor resize_square(const torch::Tensor& image, int64_t size);
+
 struct LoadOptions {
   /// false: any unreadable file makes load_images throw, listing the bad files.
   /// true: unreadable files are reported (one warning with the count and the first paths) and

@@ -3,7 +3,7 @@
 //
 // Contract: queries float32 (Q, D) and gallery float32 (N, D), CPU, inside the ball of curvature
 // c ≥ 0 (c = 0: Euclidean). search(queries, k) returns the min(k, N) nearest gallery rows of
-// each query by d_c, ascending, ties by smaller id; `distances` are exact d_c (float32) whatever
+// each query by d_c, ascending (equal distances: smaller id first); `distances` are exact d_c (float32) whatever
 // the backend used to find the candidates.
 #pragma once
 
@@ -35,18 +35,22 @@ struct ExactSearchOptions {
 };
 
 /// Exact search: for each block of gallery rows (blocks in parallel over at::parallel_for) the
-/// ranking key ‖x−y‖² / (1 − c‖y‖²) (geometry::ranking_key_matrix: one matrix product), a
-/// per-block top-k, then a merge and exact d_c for the winners. Holds a reference to `gallery`.
+/// ranking key ‖x−y‖² / (1 − c‖y‖²) (the order of d_c for a fixed query, DESIGN §3) from one
+/// matrix product against precomputed w·y, a per-block top-k, then a merge and exact d_c
+/// (float64) for the winners. Shares the gallery tensor's storage (no copy).
 class ExactSearcher : public Searcher {
  public:
   ExactSearcher(torch::Tensor gallery, double curvature, ExactSearchOptions options = {});
   Neighbors search(const torch::Tensor& queries, int64_t k) const override;
   std::string name() const override { return "exact"; }
-  int64_t memory_bytes() const override { return 0; }
+  /// The precomputed w·y, w and w‖y‖²: about the gallery's own size.
+  int64_t memory_bytes() const override;
 
  private:
   torch::Tensor gallery_;
-  torch::Tensor gallery_weight_;  // 1 / (1 − c‖y‖²), float32 (N)
+  torch::Tensor gallery_weight_;  // w = 1 / (1 − c‖y‖²), float32 (N)
+  torch::Tensor scaled_gallery_;  // w·y, float32 (N, D)
+  torch::Tensor gallery_bias_;    // w‖y‖², float32 (N)
   double curvature_;
   ExactSearchOptions options_;
 };
@@ -54,9 +58,10 @@ class ExactSearcher : public Searcher {
 /// Checks the common contract (dtype, dimension `dim`, finiteness, k ≥ 1); for backends.
 void check_search_arguments(const torch::Tensor& queries, int64_t dim, int64_t k);
 
-/// Exact d_c between each query and its candidate ids (int64 (Q, m), −1 = none), then sorted
-/// ascending with ties by id and cut to k columns. Backends that find candidates by another
-/// key use it to report exact distances.
+/// Exact d_c (computed in float64) between each query and its candidate ids (int64 (Q, m),
+/// −1 or out of range = none), sorted ascending with ties by id and cut to min(k, m) columns;
+/// missing candidates come last as id −1 with distance +inf. Backends that find candidates by
+/// another key use it to report exact distances.
 Neighbors rerank_exact(const torch::Tensor& queries, const torch::Tensor& gallery,
                        double curvature, const torch::Tensor& candidate_ids, int64_t k);
 

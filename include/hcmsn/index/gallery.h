@@ -47,6 +47,12 @@ struct Gallery {
   void validate() const;
 };
 
+/// Search results as the API and `hcmsn query --json` write them: [{"id", "path", "class",
+/// "distance"}, ...] for row `row` of `ids` / `distances` (int64 / float32 (Q, k), −1 ids are
+/// left out); "class" is null when unknown.
+nlohmann::json result_entries(const Gallery& gallery, const torch::Tensor& ids,
+                              const torch::Tensor& distances, int64_t row);
+
 /// Appends rows (float32 (B, D)) and their entries. Throws hcmsn::Error on a dimension or count
 /// mismatch; `gallery` is unchanged on error.
 void append(Gallery& gallery, const torch::Tensor& embeddings, std::vector<GalleryEntry> entries);

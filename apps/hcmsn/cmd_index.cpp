@@ -1,0 +1,120 @@
+// hcmsn index: embeds photos with a trained run (and the backbone it was trained behind) into a
+// gallery file that `hcmsn query` and `hcmsn serve` search; --add appends photos to one.
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <unordered_set>
+
+#include "commands.h"
+#include "hcmsn/index/embedder.h"
+#include "hcmsn/index/gallery.h"
+#include "hcmsn/index/photo_list.h"
+#include "hcmsn/model/hcmsn_model.h"
+#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct IndexCommandOptions {
+  std::string run;
+  std::string photos;
+  std::string out;
+  bool add = false;
+  bool quiet = false;
+  index::EmbedderOptions embedder;
+};
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+int run_index(const IndexCommandOptions& o) {
+  std::error_code ec;
+  const bool exists = fs::exists(o.out, ec);
+  HCMSN_CHECK(!exists || o.add, "gallery '", o.out,
+              "' already exists; pass --add to add photos to it, or remove it first");
+  index::Gallery gallery;
+  std::shared_ptr<const index::Embedder> embedder;
+  if (exists) {
+    gallery = index::load_gallery(o.out);
+    embedder = index::Embedder::from_spec(gallery.embedder, o.run);
+  } else {
+    HCMSN_CHECK(!o.run.empty(), "give the trained run with --run RUN_DIR");
+    embedder = index::Embedder::from_run(o.run, o.embedder);
+    gallery.curvature = embedder->curvature();
+    gallery.embedder = embedder->spec();
+    gallery.meta = {{"created", now_utc()}};
+  }
+
+  std::vector<index::GalleryEntry> photos = index::list_photos(o.photos);
+  std::unordered_set<std::string> known;
+  for (const auto& e : gallery.entries) known.insert(e.path);
+  const size_t listed = photos.size();
+  photos.erase(std::remove_if(photos.begin(), photos.end(),
+                              [&](const index::GalleryEntry& e) { return known.count(e.path); }),
+               photos.end());
+  if (photos.size() < listed) {
+    util::log_info("{} of {} photos are already in the gallery and were skipped",
+                   listed - photos.size(), listed);
+  }
+  HCMSN_CHECK(!photos.empty() || exists, "no new photos to index");
+  std::vector<std::string> paths;
+  for (const auto& e : photos) paths.push_back(e.path);
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto batch = embedder->embed_image_files(paths, model::kPhoto, !o.quiet);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!batch.unreadable.empty()) {
+    std::string list;
+    for (const auto& [i, reason] : batch.unreadable) list += paths[i] + "\t" + reason + "\n";
+    util::write_file_atomic(o.out + ".unreadable.tsv", list);
+    util::log_warn("{} unreadable photo(s) left out; listed in {}.unreadable.tsv",
+                   batch.unreadable.size(), o.out);
+  }
+  HCMSN_CHECK(!batch.embedded.empty() || photos.empty(), "none of the ", photos.size(),
+              " photos could be read (see ", o.out, ".unreadable.tsv)");
+  std::vector<index::GalleryEntry> entries;
+  for (const size_t i : batch.embedded) entries.push_back(photos[i]);
+  index::append(gallery, batch.embeddings, std::move(entries));
+  gallery.meta["updated"] = now_utc();
+  index::save_gallery(o.out, gallery);
+  util::log_info(
+      "{} {}: {} photos added ({:.1f} photos/s), {} in all, {} classes, {} dimensions, c = {:g}",
+      exists ? "updated" : "wrote", o.out, batch.embedded.size(),
+      seconds > 0 ? static_cast<double>(paths.size()) / seconds : 0.0, gallery.size(),
+      gallery.class_names().size(), gallery.dim(), gallery.curvature);
+  return 0;
+}
+
+}  // namespace
+
+void add_index_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<IndexCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "index",
+      "Embed photos with a trained run into a gallery for hcmsn query and hcmsn serve "
+      "(--add: add photos to an existing gallery).");
+  cmd->add_option("--run", o->run,
+                  "trained run folder (with --add: only if the gallery's run moved)");
+  cmd->add_option("--photos", o->photos,
+                  "folder of photos (DIR/<class>/*.jpg gives classes) or a list file of "
+                  "PATH[<TAB>CLASS] lines")
+      ->required();
+  cmd->add_option("--out", o->out, "gallery file to write")->required();
+  cmd->add_flag("--add", o->add, "add the photos to the existing gallery --out");
+  cmd->add_option("--checkpoint", o->embedder.checkpoint, "best or last")->capture_default_str();
+  cmd->add_option("--batch", o->embedder.batch, "photos per forward pass")->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "no progress bar");
+  cmd->callback([o, &exit_code] { exit_code = run_index(*o); });
+}
+
+}  // namespace hcmsn::cli
