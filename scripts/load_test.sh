@@ -60,7 +60,7 @@ if [[ -z $gallery ]]; then
     --unseen "$work/data/unseen.txt" --out "$work/run" --image-size 16 --cnn-channels 4,8 \
     --cnn-out-dim 16 --dim 16 --hidden 32 --classes-per-batch 6 --per-class 2 --epochs 2
   "$cli" --log-level warn index --run "$work/run" --photos "$work/data/photo" \
-    --out "$work/gallery.hgi"
+    --out "$work/gallery.hgi" --quiet
   gallery=$work/gallery.hgi
 fi
 

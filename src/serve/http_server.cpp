@@ -168,7 +168,8 @@ HttpServer::HttpServer(std::shared_ptr<SearchService> service, HttpServerOptions
   HCMSN_CHECK(service != nullptr, "HttpServer needs a search service");
   HCMSN_CHECK(options.port >= 0 && options.port <= 65535, "port must be in [0, 65535], got ",
               options.port);
-  HCMSN_CHECK(options.threads >= 1, "--threads of the server must be at least 1");
+  HCMSN_CHECK(options.threads >= 1,
+              "the server needs at least 1 connection thread (--http-threads)");
   HCMSN_CHECK(options.max_body_bytes >= 1024, "the body limit must be at least 1024 bytes");
   HCMSN_CHECK(options.read_timeout_s >= 1 && options.write_timeout_s >= 1 &&
                   options.keep_alive_timeout_s >= 1 && options.keep_alive_max_requests >= 1,

@@ -137,6 +137,14 @@ torch::Tensor embed_upload(const LoadedIndex& index, std::string_view body, cons
       throw HttpError(422, detail::concat("cannot embed the drawing: ", e.what()));
     }
   }
+  // The bytes must be what the type says: OpenCV would decode other formats too, and only PNG
+  // and JPEG headers are checked against the pixel limit before decoding.
+  const bool png = body.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8);
+  const bool jpeg = body.substr(0, 3) == std::string_view("\xFF\xD8\xFF", 3);
+  if (type == "image/png" ? !png : !jpeg) {
+    throw HttpError(400, "the body is not a " + std::string(type == "image/png" ? "PNG" : "JPEG") +
+                             " image (Content-Type is " + type + ")");
+  }
   data::DecodeOptions decode;
   decode.max_pixels = options.max_image_pixels;
   torch::Tensor image;
@@ -321,19 +329,9 @@ Response SearchService::search(std::string_view body, std::string_view content_t
 
   const torch::Tensor query = embed_upload(*loaded, body, type, options_);
   const index::Neighbors found = loaded->searcher->search(query, k);
-  const auto ids = found.ids.accessor<int64_t, 2>();
-  const auto distances = found.distances.accessor<float, 2>();
-  const auto& entries = loaded->gallery->entries;
-  nlohmann::json results = nlohmann::json::array();
-  for (int64_t j = 0; j < found.ids.size(1); ++j) {
-    const int64_t id = ids[0][j];
-    HCMSN_ASSERT(id >= 0 && id < static_cast<int64_t>(entries.size()), "searcher returned id ", id,
-                 " outside the gallery");
-    results.push_back({{"id", id},
-                       {"path", entries[id].path},
-                       {"class", entries[id].class_name},
-                       {"distance", distances[0][j]}});
-  }
+  // The shape `hcmsn query --json` prints too (index/gallery.h).
+  nlohmann::json results =
+      index::result_entries(*loaded->gallery, found.ids, found.distances, /*row=*/0);
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   return json_response({{"results", std::move(results)}, {"k", k}, {"seconds", took.count()}});
 }

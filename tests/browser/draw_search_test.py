@@ -53,7 +53,7 @@ def build_gallery(cli, work):
         f"{data}/unseen.txt", "--out", run_dir, "--image-size", "16", "--cnn-channels", "4,8",
         "--cnn-out-dim", "16", "--dim", "16", "--hidden", "32", "--classes-per-batch", "6",
         "--per-class", "2", "--epochs", "2")
-    run(cli, "index", "--run", run_dir, "--photos", f"{data}/photo", "--out", gallery)
+    run(cli, "index", "--run", run_dir, "--photos", f"{data}/photo", "--out", gallery, "--quiet")
     return gallery
 
 

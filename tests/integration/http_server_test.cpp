@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/quickdraw_strokes.h"
@@ -217,9 +218,9 @@ TEST_F(HttpServerTest, MalformedRequestsGetJsonErrorsAndTheServerStaysUp) {
   expect_json_error(client_->Post("/api/search", "", "application/json"), 400, "empty body");
 
   // k.
-  for (const std::string k : {"0", "-1", "abc", "101", "1000000000000000000000", "%00"}) {
-    expect_json_error(client_->Post(("/api/search?k=" + k).c_str(), kStrokes, "application/json"),
-                      400, "k=" + k);
+  for (const char* k : {"0", "-1", "abc", "101", "1000000000000000000000", "%00"}) {
+    const std::string path = std::string("/api/search?k=") + k;
+    expect_json_error(client_->Post(path.c_str(), kStrokes, "application/json"), 400, path);
   }
 
   // Methods and routes.
@@ -243,7 +244,7 @@ TEST_F(HttpServerTest, MalformedRequestsGetJsonErrorsAndTheServerStaysUp) {
   }
 
   // Raw sockets: garbage, an unknown method, a header without a request line.
-  for (const std::string bytes :
+  for (const std::string& bytes :
        {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage\r\n\r\n"),
         std::string("BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n"), std::string("Host: x\r\n\r\n"),
         std::string(20000, 'A') + "\r\n\r\n"}) {

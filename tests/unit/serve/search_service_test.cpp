@@ -91,7 +91,9 @@ class SearchServiceTest : public ::testing::Test {
       EXPECT_EQ(results[j].at("class"), g.entries[id].class_name);
       EXPECT_FLOAT_EQ(results[j].at("distance").get<float>(),
                       expected.distances[0][j].item<float>());
-      if (j > 0) EXPECT_LE(results[j - 1]["distance"], results[j]["distance"]);
+      if (j > 0) {
+        EXPECT_LE(results[j - 1]["distance"], results[j]["distance"]);
+      }
     }
   }
 
@@ -210,6 +212,13 @@ TEST_F(SearchServiceTest, RefusesBadImagesAndDecompressionBombs) {
       "\x11\x01\x03\x11\x01\xFF\xD9",
       23);
   EXPECT_EQ(status_of([&] { service_->search(jpeg_bomb, "image/jpeg", ""); }), 413);
+  // Other formats (which OpenCV would decode without a pixel check) under an image type.
+  EXPECT_EQ(status_of([&] { service_->search("BM" + std::string(100, '\0'), "image/png", ""); },
+                      &message),
+            400);
+  EXPECT_TRUE(test::contains(message, "not a PNG")) << message;
+  EXPECT_EQ(status_of([&] { service_->search(png, "image/jpeg", ""); }, &message), 400);
+  EXPECT_TRUE(test::contains(message, "not a JPEG")) << message;
   // A JSON body sent as an image, and an image sent as JSON.
   EXPECT_EQ(status_of([&] { service_->search(kStrokes, "image/png", ""); }), 400);
   EXPECT_EQ(status_of([&] { service_->search(png, "application/json", ""); }), 400);
