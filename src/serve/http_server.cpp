@@ -1,6 +1,7 @@
 #include "hcmsn/serve/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -180,6 +181,12 @@ HttpServer::HttpServer(std::shared_ptr<SearchService> service, HttpServerOptions
   impl_ = std::make_unique<Impl>(std::move(service), std::move(options), max_searches);
   auto& s = impl_->server;
   const auto& o = impl_->options;
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port
+  // and silently take half of the connections: only SO_REUSEADDR (quick restarts) here.
+  s.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.set_payload_max_length(o.max_body_bytes);
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
