@@ -187,6 +187,9 @@ HttpServer::HttpServer(std::shared_ptr<SearchService> service, HttpServerOptions
     const int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // Headers and body go out in separate writes: with Nagle's algorithm the body would wait for
+  // the client's delayed ACK (measured: 44 ms per request on loopback, health and search alike).
+  s.set_tcp_nodelay(true);
   s.set_payload_max_length(o.max_body_bytes);
   s.set_read_timeout(o.read_timeout_s, 0);
   s.set_write_timeout(o.write_timeout_s, 0);
