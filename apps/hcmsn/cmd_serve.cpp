@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "hcmsn/serve/http_server.h"
 #include "hcmsn/serve/search_service.h"
+#include "hcmsn/util/check.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 
@@ -37,9 +38,15 @@ int run_serve(const ServeOptions& o) {
                    o.http.host);
   }
   service->start_loading([o] { return serve::load_index(o.index, o.run_override); });
-  while (!util::interrupt_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  util::log_info("stopping");
+  // A gallery that cannot be loaded ends the command (exit 1) rather than leaving a server that
+  // can only answer 503.
+  while (!util::interrupt_requested() && service->load_error().empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   server.stop();
+  const std::string error = service->load_error();
+  HCMSN_CHECK(error.empty(), "cannot serve ", o.index, ": ", error);
+  util::log_info("stopped");
   return 0;
 }
 

@@ -248,7 +248,6 @@ void SearchService::start_loading(std::function<LoadedIndex()> load) {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
       util::log_info("index loaded in {:.2f} s", took.count());
     } catch (const std::exception& e) {
-      util::log_line(util::LogLevel::kError, std::string("cannot load the index: ") + e.what());
       std::lock_guard<std::mutex> lock(mutex_);
       load_error_ = e.what();
     }
@@ -258,6 +257,11 @@ void SearchService::start_loading(std::function<LoadedIndex()> load) {
 bool SearchService::ready() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return loaded_ != nullptr;
+}
+
+std::string SearchService::load_error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return load_error_;
 }
 
 std::shared_ptr<const LoadedIndex> SearchService::loaded_or_throw() const {

@@ -282,3 +282,18 @@ TEST_F(HttpServerTest, StartsOnAFreePortAndRefusesATakenOne) {
 
 }  // namespace
 }  // namespace hcmsn::serve
+
+namespace hcmsn {
+namespace {
+
+// The command: a gallery that cannot be loaded ends `hcmsn serve` with exit 1 and the reason.
+TEST(ServeCommand, ExitsWithTheReasonWhenTheGalleryCannotBeLoaded) {
+  const std::string dir = test::temp_dir("serve_cli");
+  util::write_file_atomic(dir + "/bad.hgi", "not a gallery");
+  const auto r = test::run_cli("serve --port 0 --index '" + dir + "/bad.hgi'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(test::contains(r.output, "error: cannot serve " + dir + "/bad.hgi")) << r.output;
+}
+
+}  // namespace
+}  // namespace hcmsn

@@ -95,6 +95,8 @@ class SearchService {
   /// health() (503 with the message). Call at most once.
   void start_loading(std::function<LoadedIndex()> load);
   bool ready() const;
+  /// The message of a failed background load; empty while loading or once ready.
+  std::string load_error() const;
 
   /// 200 {"status": "ok", "photos", "classes", "dim", "curvature", "backend"} when ready;
   /// 503 {"status": "loading"|"failed", "error"} otherwise.

@@ -295,6 +295,7 @@ TEST(SearchServiceLoading, AnswersNotReadyUntilLoadedAndReportsFailures) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     status = json::parse(failing.health().body).at("status").get<std::string>();
   }
+  EXPECT_TRUE(test::contains(failing.load_error(), "/nonexistent/gallery.hgi"));
   const Response failed = failing.health();
   EXPECT_EQ(failed.status, 503);
   EXPECT_EQ(json::parse(failed.body).at("status"), "failed");
