@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -266,6 +267,63 @@ TEST_F(HttpServerTest, MalformedRequestsGetJsonErrorsAndTheServerStaysUp) {
   const auto ok = client_->Post("/api/search", kStrokes, "application/json");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200);
+}
+
+// A searcher that holds every search until released: a deterministic full house.
+class HeldSearcher : public index::Searcher {
+ public:
+  explicit HeldSearcher(std::shared_ptr<const index::Searcher> inner) : inner_(std::move(inner)) {}
+  index::Neighbors search(const torch::Tensor& queries, int64_t k) const override {
+    entered_.set_value();
+    release_.wait();
+    return inner_->search(queries, k);
+  }
+  std::string name() const override { return "held"; }
+  int64_t memory_bytes() const override { return 0; }
+  std::future<void> entered() { return entered_.get_future(); }
+  void release() { released_.set_value(); }
+
+ private:
+  std::shared_ptr<const index::Searcher> inner_;
+  mutable std::promise<void> entered_;
+  std::promise<void> released_;
+  std::shared_future<void> release_ = released_.get_future().share();
+};
+
+TEST_F(HttpServerTest, SearchesBeyondTheBoundAreRefusedAsBusy) {
+  auto held = std::make_shared<HeldSearcher>(loaded_->searcher);
+  LoadedIndex index = *loaded_;
+  index.searcher = held;
+  auto service = std::make_shared<SearchService>();
+  service->set_loaded(index);
+  HttpServerOptions options;
+  options.port = 0;
+  options.max_concurrent_searches = 1;
+  options.search_wait_ms = 0;
+  HttpServer server(service, options);
+  server.start();
+  httplib::Client first("127.0.0.1", server.port()), second("127.0.0.1", server.port());
+  first.set_read_timeout(60, 0);
+
+  auto entered = held->entered();
+  auto running = std::async(
+      std::launch::async, [&] { return first.Post("/api/search", kStrokes, "application/json"); });
+  entered.wait();  // the only slot is taken
+  // No ASSERT until release(): an early return would leave the first search held forever.
+  const auto busy = second.Post("/api/search", kStrokes, "application/json");
+  const auto health = second.Get("/api/health");  // other endpoints do not wait for slots
+  held->release();
+  expect_json_error(busy, 503, "second search");
+  if (busy) {
+    EXPECT_EQ(busy->get_header_value("Retry-After"), "1");
+    EXPECT_TRUE(test::contains(busy->body, "busy")) << busy->body;
+  }
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  const auto done = running.get();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200) << done->body;
+  server.stop();
 }
 
 TEST_F(HttpServerTest, StartsOnAFreePortAndRefusesATakenOne) {
