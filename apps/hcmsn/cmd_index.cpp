@@ -1,16 +1,13 @@
 // hcmsn index: embeds photos with a trained run (and the backbone it was trained behind) into a
 // gallery file that `hcmsn query` and `hcmsn serve` search; --add appends photos to one.
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <memory>
-#include <unordered_set>
 
 #include "commands.h"
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/gallery.h"
+#include "hcmsn/index/indexer.h"
 #include "hcmsn/index/photo_list.h"
-#include "hcmsn/model/hcmsn_model.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -29,13 +26,6 @@ struct IndexCommandOptions {
   index::EmbedderOptions embedder;
 };
 
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return text;
-}
-
 int run_index(const IndexCommandOptions& o) {
   std::error_code ec;
   const bool exists = fs::exists(o.out, ec);
@@ -49,49 +39,31 @@ int run_index(const IndexCommandOptions& o) {
   } else {
     HCMSN_CHECK(!o.run.empty(), "give the trained run with --run RUN_DIR");
     embedder = index::Embedder::from_run(o.run, o.embedder);
-    gallery.curvature = embedder->curvature();
-    gallery.embedder = embedder->spec();
-    gallery.meta = {{"created", now_utc()}};
+    gallery = index::new_gallery(*embedder);
   }
-
   std::vector<index::GalleryEntry> photos = index::list_photos(o.photos);
-  std::unordered_set<std::string> known;
-  for (const auto& e : gallery.entries) known.insert(e.path);
   const size_t listed = photos.size();
-  photos.erase(std::remove_if(photos.begin(), photos.end(),
-                              [&](const index::GalleryEntry& e) { return known.count(e.path); }),
-               photos.end());
-  if (photos.size() < listed) {
+  const index::AddPhotosResult r =
+      index::add_photos(gallery, *embedder, std::move(photos), !o.quiet);
+  if (r.already_present > 0) {
     util::log_info("{} of {} photos are already in the gallery and were skipped",
-                   listed - photos.size(), listed);
+                   r.already_present, listed);
   }
-  HCMSN_CHECK(!photos.empty() || exists, "no new photos to index");
-  std::vector<std::string> paths;
-  for (const auto& e : photos) paths.push_back(e.path);
-
-  const auto start = std::chrono::steady_clock::now();
-  const auto batch = embedder->embed_image_files(paths, model::kPhoto, !o.quiet);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!batch.unreadable.empty()) {
+  if (!r.unreadable.empty()) {
     std::string list;
-    for (const auto& [i, reason] : batch.unreadable) list += paths[i] + "\t" + reason + "\n";
+    for (const auto& [path, reason] : r.unreadable) list += path + "\t" + reason + "\n";
     util::write_file_atomic(o.out + ".unreadable.tsv", list);
     util::log_warn("{} unreadable photo(s) left out; listed in {}.unreadable.tsv",
-                   batch.unreadable.size(), o.out);
+                   r.unreadable.size(), o.out);
   }
-  HCMSN_CHECK(!batch.embedded.empty() || photos.empty(), "none of the ", photos.size(),
-              " photos could be read (see ", o.out, ".unreadable.tsv)");
-  std::vector<index::GalleryEntry> entries;
-  for (const size_t i : batch.embedded) entries.push_back(photos[i]);
-  index::append(gallery, batch.embeddings, std::move(entries));
-  gallery.meta["updated"] = now_utc();
+  HCMSN_CHECK(r.added > 0 || (exists && r.unreadable.empty()), "no photo could be added to '",
+              o.out, "'", r.unreadable.empty() ? "" : " (see the .unreadable.tsv list)");
   index::save_gallery(o.out, gallery);
+  const double embedded = static_cast<double>(r.added + r.unreadable.size());
   util::log_info(
       "{} {}: {} photos added ({:.1f} photos/s), {} in all, {} classes, {} dimensions, c = {:g}",
-      exists ? "updated" : "wrote", o.out, batch.embedded.size(),
-      seconds > 0 ? static_cast<double>(paths.size()) / seconds : 0.0, gallery.size(),
-      gallery.class_names().size(), gallery.dim(), gallery.curvature);
+      exists ? "updated" : "wrote", o.out, r.added, r.seconds > 0 ? embedded / r.seconds : 0.0,
+      gallery.size(), gallery.class_names().size(), gallery.dim(), gallery.curvature);
   return 0;
 }
 

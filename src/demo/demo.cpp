@@ -6,6 +6,8 @@
 #include <filesystem>
 
 #include "hcmsn/data/synthetic_images.h"
+#include "hcmsn/index/indexer.h"
+#include "hcmsn/index/photo_list.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/metrics/chance.h"
 #include "hcmsn/metrics/report.h"
@@ -172,6 +174,13 @@ DemoResult run_demo(const DemoOptions& options) {
       {"Euclidean (c = 0)", euclidean.history, euclidean.result, euclidean.split}};
   result.report_path = (out / "report.html").string();
   report::write_run_report(result.report_path, runs, report_options);
+
+  // Every demo photo in a gallery, ready for `hcmsn query` and `hcmsn serve`.
+  const auto embedder = index::Embedder::from_run((out / "run").string());
+  index::Gallery gallery = index::new_gallery(*embedder);
+  index::add_photos(gallery, *embedder, index::list_photos(data_root + "/photo"), false);
+  result.gallery_path = (out / "gallery.hcmsn").string();
+  index::save_gallery(result.gallery_path, gallery);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

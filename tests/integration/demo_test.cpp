@@ -58,6 +58,20 @@ TEST(Demo, QuickDemoBeatsThreeTimesChanceAndWritesEverything) {
   const auto eval = nlohmann::json::parse(read_text(out + "/eval.json"));
   EXPECT_EQ(eval["map_all"], metrics["hcmsn"]["map_all"]);
   EXPECT_EQ(eval["per_class"], metrics["hcmsn"]["per_class"]);
+
+  // DIR/gallery.hcmsn holds every photo and answers a sketch query with photos of classes.
+  const auto photos = std::distance(fs::recursive_directory_iterator(out + "/data/photo"),
+                                    fs::recursive_directory_iterator{}) -
+                      static_cast<std::ptrdiff_t>(data::synthetic_classes().size());
+  const std::string sketch =
+      fs::directory_iterator(out + "/data/sketch/" + data::synthetic_classes()[0].name)->path();
+  r = test::run_cli("query --json -k 3 --index '" + out + "/gallery.hcmsn' '" + sketch + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto found = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  ASSERT_EQ(found["results"].size(), 3u);
+  EXPECT_TRUE(found["results"][0]["class"].is_string());
+  r = test::run_cli("query -k 1 --index '" + out + "/gallery.hcmsn' '" + sketch + "'");
+  EXPECT_TRUE(test::contains(r.output, "of " + std::to_string(photos) + " photos")) << r.output;
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ struct DemoResult {
   double euclidean_map_all = 0.0;
   double chance_map_all = 0.0;
   std::string report_path;
+  std::string gallery_path;  // every photo, indexed with the HCMSN run
   double seconds = 0.0;
 };
 
