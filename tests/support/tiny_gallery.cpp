@@ -2,19 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <memory>
-#include <vector>
 
 #include "hcmsn/index/embedder.h"
-#include "hcmsn/model/hcmsn_model.h"
+#include "hcmsn/index/indexer.h"
+#include "hcmsn/index/photo_list.h"
 #include "support/test_support.h"
 
 namespace hcmsn::test {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::unique_ptr<TinyGallery> build() {
   auto g = std::make_unique<TinyGallery>();
@@ -39,26 +35,15 @@ std::unique_ptr<TinyGallery> build() {
     ADD_FAILURE() << r.output;
     return nullptr;
   }
-  // Every photo, sorted, class = its folder.
-  std::vector<std::string> paths;
-  for (const auto& e : fs::recursive_directory_iterator(g->data + "/photo")) {
-    if (e.is_regular_file() && e.path().extension() == ".png") paths.push_back(e.path().string());
-  }
-  std::sort(paths.begin(), paths.end());
+  // Every photo, class = its folder, embedded as `hcmsn index` does.
   const auto embedder = index::Embedder::from_run(g->run);
-  const auto batch = embedder->embed_image_files(paths, model::kPhoto, false);
-  if (!batch.unreadable.empty() || batch.embedded.size() != paths.size()) {
+  g->gallery = index::new_gallery(*embedder);
+  const auto added =
+      index::add_photos(g->gallery, *embedder, index::list_photos(g->data + "/photo"), false);
+  if (!added.unreadable.empty() || added.added != g->gallery.size()) {
     ADD_FAILURE() << "unreadable photos in the tiny gallery";
     return nullptr;
   }
-  std::vector<index::GalleryEntry> entries;
-  for (const size_t i : batch.embedded) {
-    entries.push_back({paths[i], fs::path(paths[i]).parent_path().filename().string()});
-  }
-  g->gallery.curvature = embedder->curvature();
-  g->gallery.embedder = embedder->spec();
-  g->gallery.embeddings = torch::empty({0, embedder->dim()}, torch::kFloat32);
-  index::append(g->gallery, batch.embeddings, std::move(entries));
   index::save_gallery(g->gallery_path, g->gallery);
   return g;
 }
