@@ -58,9 +58,11 @@ std::optional<std::pair<uint64_t, uint64_t>> probe_size(std::string_view b) {
 
 void check_pixels(uint64_t w, uint64_t h, const std::string& what, const DecodeOptions& options) {
   HCMSN_CHECK(w > 0 && h > 0, "cannot decode image '", what, "': it has no pixels");
-  HCMSN_CHECK(w <= static_cast<uint64_t>(options.max_pixels) / h, "image '", what, "' is ", w, "×",
-              h, " pixels, over the limit of ", options.max_pixels,
-              " pixels; downscale it before use");
+  if (w > static_cast<uint64_t>(options.max_pixels) / h) {
+    throw ImageTooLargeError(detail::concat("image '", what, "' is ", w, "×", h,
+                                            " pixels, over the limit of ", options.max_pixels,
+                                            " pixels; downscale it before use"));
+  }
 }
 
 }  // namespace

@@ -13,7 +13,16 @@
 #include <string>
 #include <string_view>
 
+#include "hcmsn/util/check.h"
+
 namespace hcmsn::data {
+
+/// The image is larger than DecodeOptions::max_pixels: the caller's input is refused, not broken
+/// (a server answers 413 here and 400 for corrupt data).
+class ImageTooLargeError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct DecodeOptions {
   /// Images with more pixels (width × height) are rejected before decoding.
