@@ -38,7 +38,7 @@ class OmpThreads {
 };
 
 FaissSearchOptions resolved(FaissSearchOptions o, int64_t rows) {
-  if (o.kind == "auto") o.kind = rows <= kAutoHnswMaxRows ? "hnsw" : "ivf";
+  if (o.kind == "auto") o.kind = "ivf";
   HCMSN_CHECK(o.kind == "hnsw" || o.kind == "ivf", "FAISS index kind must be \"hnsw\", \"ivf\" ",
               "or \"auto\", got \"", o.kind, "\"");
   HCMSN_CHECK(o.refine >= 1 && o.refine <= kMaxRefine, "FAISS refine factor must be in [1, ",
@@ -50,12 +50,12 @@ FaissSearchOptions resolved(FaissSearchOptions o, int64_t rows) {
                 o.hnsw_m, ", ef_construction = ", o.ef_construction, ", ef_search = ", o.ef_search);
   } else {
     if (o.nlist == 0) {
-      const auto by_size = static_cast<int64_t>(std::lround(4 * std::sqrt(double(rows))));
+      const auto by_size = static_cast<int64_t>(std::lround(2 * std::sqrt(double(rows))));
       o.nlist = std::clamp<int64_t>(by_size, 1, std::max<int64_t>(1, rows / 39));
     }
     HCMSN_CHECK(o.nlist >= 1 && o.nlist <= rows, "IVF nlist must be in [1, N = ", rows, "], got ",
                 o.nlist);
-    if (o.nprobe == 0) o.nprobe = std::max<int64_t>(1, o.nlist / 16);
+    if (o.nprobe == 0) o.nprobe = std::max<int64_t>(16, o.nlist / 32);
     HCMSN_CHECK(o.nprobe >= 1, "IVF nprobe must be >= 1 (0: automatic), got ", o.nprobe);
     o.nprobe = std::min(o.nprobe, o.nlist);
     HCMSN_CHECK(o.kmeans_iterations >= 1 && o.train_points_per_list >= 1,

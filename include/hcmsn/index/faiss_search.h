@@ -36,17 +36,20 @@ struct Index;
 namespace hcmsn::index {
 
 struct FaissSearchOptions {
-  /// "hnsw", "ivf", or "auto": HNSW up to kAutoHnswMaxRows gallery rows, IVF above (an HNSW
-  /// build of a million rows takes too long on a few cores).
+  /// "hnsw", "ivf", or "auto" (= "ivf"). Measured at D = 512 on clustered data (README table,
+  /// bench/bench_search.cpp): IVF builds 3× faster than HNSW at 100k rows and reaches recall@100
+  /// ≥ 0.97, where HNSW with these settings reaches 0.70 (nearly equidistant class members
+  /// defeat greedy graph search); an HNSW build of a million rows takes too long on a few cores.
   std::string kind = "auto";
   /// HNSW: links per node (2M on the bottom layer), candidate list while building, and while
   /// searching (raised to refine·k when smaller).
   int hnsw_m = 32;
   int ef_construction = 64;
   int ef_search = 128;
-  /// IVF: number of lists (0: 4√N, at most N/39 so that k-means has 39 points per centroid),
-  /// lists probed per query (0: nlist/16, at least 1), k-means iterations, training points per
-  /// list (a sample of the gallery).
+  /// IVF: number of lists (0: 2√N, at most N/39 so that k-means has 39 points per centroid; few
+  /// lists keep k-means and the assignment of the gallery cheap), lists probed per query
+  /// (0: max(16, nlist/32), at most nlist), k-means iterations, training points per list (an
+  /// evenly strided sample of the gallery).
   int64_t nlist = 0;
   int64_t nprobe = 0;
   int kmeans_iterations = 10;
@@ -56,9 +59,6 @@ struct FaissSearchOptions {
   /// OpenMP threads for FAISS build and search; 0 leaves the OpenMP default.
   int threads = 0;
 };
-
-/// Galleries up to this size get HNSW under kind "auto".
-inline constexpr int64_t kAutoHnswMaxRows = 200000;
 
 class FaissSearcher : public Searcher {
  public:
