@@ -1,11 +1,11 @@
 // Gallery search on the Poincaré ball: exact search (index/exact_search.h) against the FAISS
 // backends (index/faiss_search.h), side by side in one run.
 //
-// Data: `--classes` class centres drawn in the tangent space at 0 (N(0, σ_c²/D) per
-// coordinate, ‖centre‖ ≈ 2), points = centre + noise (‖noise‖ ≈ 1), clipped at the model's
-// default radius r = 2.3 and mapped by exp0 onto the ball of curvature c = 1, as HCMSN embeds
-// photos; queries are drawn the same way (fresh points, not gallery rows). The dimension
-// defaults to the model's (HCMSNModelOptions: hyp_dim = dim = 512).
+// Data: `--classes` class centres (default 250, TU-Berlin's class count) drawn in the tangent space
+// at 0 (N(0, σ_c²/D) per coordinate, ‖centre‖ ≈ 2), points = centre + noise (‖noise‖ ≈ 1), clipped
+// at the model's default radius r = 2.3 and mapped by exp0 onto the ball of curvature c = 1, as
+// HCMSN embeds photos; queries are drawn the same way (fresh points, not gallery rows). The
+// dimension defaults to the model's (HCMSNModelOptions: hyp_dim = dim = 512).
 //
 // Per gallery size and backend: build seconds, the backend's memory_bytes() and the process RSS
 // growth over the build, recall@k of the approximate backends against exact search (mean over
@@ -13,7 +13,7 @@
 // batches of --batch queries.
 //
 //   build/bench/bench_search [--sizes 100000,1000000] [--dim 512] [--queries 256] [--k 100]
-//       [--batch 64] [--threads 2] [--classes 1000] [--kinds auto] [--nprobe 0,...]
+//       [--batch 64] [--threads 2] [--classes 250] [--kinds auto] [--nprobe 0,...]
 //       [--ef-search 0,...] [--json OUT]
 // --kinds: comma list of hnsw, ivf, or auto (IVF, and HNSW too up to kHnswMaxRows rows).
 // --nprobe / --ef-search: search settings swept on one build
@@ -82,7 +82,7 @@ struct Args {
   int64_t k = 100;
   int64_t batch = 64;
   int threads = 2;
-  int64_t classes = 1000;
+  int64_t classes = 250;
   std::vector<std::string> kinds = {"auto"};
   std::vector<int64_t> nprobe = {0};
   std::vector<int64_t> ef_search = {0};

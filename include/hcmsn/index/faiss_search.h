@@ -14,7 +14,8 @@
 // Threads: FAISS parallelises build and batched search with OpenMP; `threads` > 0 sets the team
 // size of those calls only (the calling thread's OpenMP setting is restored afterwards; torch's
 // settings are not touched). search() is const and safe to call from several threads at once:
-// per-call search parameters are passed to FAISS, nothing in the index is mutated.
+// the IVF nprobe goes to FAISS as a per-call parameter and nothing in the index is mutated
+// (set_ef_search / set_nprobe are the only mutators).
 //
 // Persistence: none; the index is rebuilt from the gallery (build time at D = 512, 2 cores:
 // see bench/bench_search.cpp and the README's table).
@@ -42,13 +43,13 @@ struct FaissSearchOptions {
   /// defeat greedy graph search); an HNSW build of a million rows takes too long on a few cores.
   std::string kind = "auto";
   /// HNSW: links per node (2M on the bottom layer), candidate list while building, and while
-  /// searching (raised to refine·k when smaller).
+  /// searching (FAISS widens it to refine·k when smaller).
   int hnsw_m = 32;
   int ef_construction = 64;
   int ef_search = 128;
   /// IVF: number of lists (0: 2√N, at most N/39 so that k-means has 39 points per centroid; few
   /// lists keep k-means and the assignment of the gallery cheap), lists probed per query
-  /// (0: max(16, nlist/32), at most nlist), k-means iterations, training points per list (an
+  /// (0: max(16, nlist/128), at most nlist), k-means iterations, training points per list (an
   /// evenly strided sample of the gallery).
   int64_t nlist = 0;
   int64_t nprobe = 0;
