@@ -15,7 +15,8 @@ int run_demo_command(const demo::DemoOptions& o) {
   std::cout << fmt::format(
       "\nunseen-class mAP@all   HCMSN {:.4f} ({:.1f}x chance)   Euclidean {:.4f} ({:.1f}x "
       "chance)   chance {:.4f}\nreport: {}\nmetrics: {}/metrics.json\nrun: {}/run (try: hcmsn "
-      "eval --run {}/run)\nsearch: hcmsn serve --index {} (or: hcmsn query --index {} SKETCH.png)\ntook {}\n",
+      "eval --run {}/run)\nsearch: hcmsn serve --index {} (or: hcmsn query --index {} "
+      "SKETCH.png)\ntook {}\n",
       r.hcmsn_map_all, r.hcmsn_map_all / r.chance_map_all, r.euclidean_map_all,
       r.euclidean_map_all / r.chance_map_all, r.chance_map_all, r.report_path, o.out, o.out, o.out,
       r.gallery_path, r.gallery_path, util::format_duration(r.seconds));

@@ -46,8 +46,8 @@ int run_index(const IndexCommandOptions& o) {
   const index::AddPhotosResult r =
       index::add_photos(gallery, *embedder, std::move(photos), !o.quiet);
   if (r.already_present > 0) {
-    util::log_info("{} of {} photos are already in the gallery and were skipped",
-                   r.already_present, listed);
+    util::log_info("{} of {} photos are already in the gallery and were skipped", r.already_present,
+                   listed);
   }
   if (!r.unreadable.empty()) {
     std::string list;

@@ -10,8 +10,8 @@
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/quickdraw_strokes.h"
 #include "hcmsn/index/embedder.h"
-#include "hcmsn/index/exact_search.h"
 #include "hcmsn/index/gallery.h"
+#include "hcmsn/index/searcher_factory.h"
 #include "hcmsn/model/hcmsn_model.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
@@ -25,10 +25,17 @@ struct QueryCommandOptions {
   std::string run;
   int64_t k = 10;
   bool json = false;
+  // One query: an exact scan costs less than building an approximate index.
+  index::BackendOptions backend = [] {
+    index::BackendOptions b;
+    b.kind = "exact";
+    return b;
+  }();
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 int run_query(const QueryCommandOptions& o) {
@@ -45,8 +52,7 @@ int run_query(const QueryCommandOptions& o) {
   } else {
     query = embedder->embed_images({data::decode_image_file(o.sketch)}, model::kSketch);
   }
-  const index::ExactSearcher searcher(gallery.embeddings, gallery.curvature);
-  const index::Neighbors found = searcher.search(query, o.k);
+  const index::Neighbors found = index::make_searcher(gallery, o.backend)->search(query, o.k);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const nlohmann::json results = index::result_entries(gallery, found.ids, found.distances, 0);
@@ -81,6 +87,9 @@ void add_query_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-k,--k", o->k, "number of results")->capture_default_str();
   cmd->add_flag("--json", o->json, "print the JSON of POST /api/search");
   cmd->add_option("--run", o->run, "the gallery's run folder, if it moved");
+  cmd->add_option("--backend", o->backend.kind, "exact or faiss (built for this one query)")
+      ->check(CLI::IsMember({"exact", "faiss"}))
+      ->capture_default_str();
   cmd->callback([o, &exit_code] { exit_code = run_query(*o); });
 }
 

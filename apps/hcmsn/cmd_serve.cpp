@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "hcmsn/index/searcher_factory.h"
 #include "hcmsn/serve/http_server.h"
 #include "hcmsn/serve/search_service.h"
 #include "hcmsn/util/check.h"
@@ -17,7 +18,7 @@ namespace {
 struct ServeOptions {
   std::string index;
   std::string run_override;
-  std::string backend = "exact";
+  index::BackendOptions backend;
   serve::ServiceOptions service;
   serve::HttpServerOptions http;
 };
@@ -37,7 +38,11 @@ int run_serve(const ServeOptions& o) {
     util::log_warn("listening on {}: anyone who can reach this address can query the gallery",
                    o.http.host);
   }
-  service->start_loading([o] { return serve::load_index(o.index, o.run_override); });
+  service->start_loading([o] {
+    return serve::load_index(o.index, o.run_override, [&o](const index::Gallery& gallery) {
+      return index::make_searcher(gallery, o.backend);
+    });
+  });
   // A gallery that cannot be loaded ends the command (exit 1) rather than leaving a server that
   // can only answer 503.
   while (!util::interrupt_requested() && service->load_error().empty()) {
@@ -61,8 +66,16 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--index", o->index, "gallery file written by `hcmsn index`")->required();
   cmd->add_option("--run", o->run_override,
                   "run folder to embed queries with, instead of the one the gallery recorded");
-  cmd->add_option("--backend", o->backend, "nearest-neighbour search backend")
-      ->check(CLI::IsMember({"exact"}))
+  cmd->add_option("--backend", o->backend.kind,
+                  "exact, faiss (IVF over the exact Poincare-to-L2 transform, exact re-ranking), "
+                  "or auto: faiss from --faiss-from photos")
+      ->check(CLI::IsMember({"exact", "faiss", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--faiss-from", o->backend.auto_threshold,
+                  "gallery size from which --backend auto uses faiss")
+      ->capture_default_str();
+  cmd->add_option("--nprobe", o->backend.faiss.nprobe,
+                  "faiss: lists probed per query (0: max(16, lists/128))")
       ->capture_default_str();
   cmd->add_option("--host", o->http.host, "address to listen on (0.0.0.0: every interface)")
       ->envname("HCMSN_SERVE_HOST")

@@ -105,8 +105,8 @@ std::shared_ptr<const Embedder> Embedder::from_run(const std::string& run_dir,
     input = {{"kind", "images"}, {"image_size", state->image_size}};
     input["render"] = render_to_json(state->render);
   } else {
-    HCMSN_CHECK(run.config.data.kind == "features",
-                "run '", run_dir, "' has neither a backbone nor a feature cache to embed with");
+    HCMSN_CHECK(run.config.data.kind == "features", "run '", run_dir,
+                "' has neither a backbone nor a feature cache to embed with");
     const data::FeatureCache cache = data::load_feature_cache(run.config.data.path);
     const json& meta = cache.meta;
     HCMSN_CHECK(meta.contains("backbone") && meta.contains("weights") &&
@@ -134,8 +134,8 @@ std::shared_ptr<const Embedder> Embedder::from_run(const std::string& run_dir,
   if (input["kind"] == "backbone") {
     vision::BackboneFactoryOptions factory;
     factory.tf_same_padding = input["tf_same_padding"].get<bool>();
-    state->backbone = vision::load_pretrained_backbone(input["backbone"].get<std::string>(),
-                                                       input["weights"].get<std::string>(), factory);
+    state->backbone = vision::load_pretrained_backbone(
+        input["backbone"].get<std::string>(), input["weights"].get<std::string>(), factory);
     state->backbone->eval();
     state->transform = transform_from_json(input["transform"]);
     state->transform.mean = state->backbone->input_options().mean;
@@ -174,18 +174,27 @@ std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
   auto embedder = from_run(run_dir, {which, batch});
   const json& input = spec.at("input");
   if (input.value("kind", "") == "backbone") {
-    const std::string& weights_crc = embedder->spec()["input"]["weights_crc32"].get_ref<const std::string&>();
-    HCMSN_CHECK(weights_crc == input.at("weights_crc32").get<std::string>(),
-                "backbone weights '", input.at("weights").get<std::string>(),
+    const std::string& weights_crc =
+        embedder->spec()["input"]["weights_crc32"].get_ref<const std::string&>();
+    HCMSN_CHECK(weights_crc == input.at("weights_crc32").get<std::string>(), "backbone weights '",
+                input.at("weights").get<std::string>(),
                 "' changed since the gallery was built; rebuild the gallery with `hcmsn index`");
   }
   return embedder;
 }
 
-const json& Embedder::spec() const { return state_->spec; }
-double Embedder::curvature() const { return state_->curvature; }
-int64_t Embedder::dim() const { return state_->dim; }
-const data::RenderOptions& Embedder::render_options() const { return state_->render; }
+const json& Embedder::spec() const {
+  return state_->spec;
+}
+double Embedder::curvature() const {
+  return state_->curvature;
+}
+int64_t Embedder::dim() const {
+  return state_->dim;
+}
+const data::RenderOptions& Embedder::render_options() const {
+  return state_->render;
+}
 
 torch::Tensor Embedder::embed_images(const std::vector<torch::Tensor>& images,
                                      int64_t modality) const {

@@ -34,7 +34,14 @@ ExactSearcher::ExactSearcher(torch::Tensor gallery, double curvature, ExactSearc
   gallery_ = gallery_.contiguous();
   // key(x, y) = w‖x‖² + w‖y‖² − 2⟨x, w·y⟩ with w = 1 / (1 − c‖y‖²): the per-row parts are
   // computed once, in float64 so that w stays accurate for rows near the boundary.
-  const torch::Tensor y2 = gallery_.to(torch::kFloat64).pow(2).sum(1);
+  // In slices: a float64 copy of a whole million-row gallery would take gigabytes.
+  torch::Tensor y2 = torch::empty({gallery_.size(0)}, torch::kFloat64);
+  constexpr int64_t kSlice = 16384;
+  for (int64_t start = 0; start < gallery_.size(0); start += kSlice) {
+    const int64_t stop = std::min(gallery_.size(0), start + kSlice);
+    y2.slice(0, start, stop)
+        .copy_(gallery_.slice(0, start, stop).to(torch::kFloat64).pow(2).sum(1));
+  }
   const torch::Tensor w = torch::ones_like(y2).div(1.0 - y2.mul(curvature_).clamp_max(1.0 - 1e-12));
   gallery_weight_ = w.to(torch::kFloat32);
   scaled_gallery_ = gallery_.mul(gallery_weight_.unsqueeze(1)).contiguous();
@@ -83,8 +90,8 @@ Neighbors ExactSearcher::search(const torch::Tensor& queries, int64_t k) const {
   return rerank_exact(x, gallery_, curvature_, ids, kk);
 }
 
-Neighbors rerank_exact(const torch::Tensor& queries, const torch::Tensor& gallery,
-                       double curvature, const torch::Tensor& candidate_ids, int64_t k) {
+Neighbors rerank_exact(const torch::Tensor& queries, const torch::Tensor& gallery, double curvature,
+                       const torch::Tensor& candidate_ids, int64_t k) {
   HCMSN_CHECK(candidate_ids.dim() == 2 && candidate_ids.scalar_type() == torch::kInt64 &&
                   candidate_ids.size(0) == queries.size(0),
               "rerank_exact: candidate ids must be int64 (Q, m)");

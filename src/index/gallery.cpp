@@ -60,8 +60,12 @@ Gallery parse_payload(const std::string& payload) {
 
 }  // namespace
 
-int64_t Gallery::size() const { return embeddings.dim() == 2 ? embeddings.size(0) : 0; }
-int64_t Gallery::dim() const { return embeddings.dim() == 2 ? embeddings.size(1) : 0; }
+int64_t Gallery::size() const {
+  return embeddings.dim() == 2 ? embeddings.size(0) : 0;
+}
+int64_t Gallery::dim() const {
+  return embeddings.dim() == 2 ? embeddings.size(1) : 0;
+}
 
 std::vector<std::string> Gallery::class_names() const {
   std::set<std::string> names;
@@ -75,8 +79,8 @@ void Gallery::validate() const {
   HCMSN_CHECK(embeddings.defined() && embeddings.dim() == 2 &&
                   embeddings.scalar_type() == torch::kFloat32 && embeddings.device().is_cpu(),
               "gallery: embeddings must be a float32 (N, D) CPU tensor");
-  HCMSN_CHECK(static_cast<int64_t>(entries.size()) == embeddings.size(0), "gallery: ",
-              entries.size(), " entries for ", embeddings.size(0), " embedding rows");
+  HCMSN_CHECK(static_cast<int64_t>(entries.size()) == embeddings.size(0),
+              "gallery: ", entries.size(), " entries for ", embeddings.size(0), " embedding rows");
   HCMSN_CHECK(std::isfinite(curvature) && curvature >= 0, "gallery: curvature must be finite and ",
               ">= 0, got ", curvature);
   if (embeddings.numel() == 0) return;
@@ -115,11 +119,11 @@ json result_entries(const Gallery& gallery, const torch::Tensor& ids,
 }
 
 void append(Gallery& gallery, const torch::Tensor& embeddings, std::vector<GalleryEntry> entries) {
-  HCMSN_CHECK(embeddings.defined() && embeddings.dim() == 2 &&
-                  embeddings.scalar_type() == torch::kFloat32,
-              "append: embeddings must be float32 (B, D)");
-  HCMSN_CHECK(static_cast<int64_t>(entries.size()) == embeddings.size(0), "append: ",
-              entries.size(), " entries for ", embeddings.size(0), " rows");
+  HCMSN_CHECK(
+      embeddings.defined() && embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32,
+      "append: embeddings must be float32 (B, D)");
+  HCMSN_CHECK(static_cast<int64_t>(entries.size()) == embeddings.size(0),
+              "append: ", entries.size(), " entries for ", embeddings.size(0), " rows");
   Gallery next = gallery;
   if (gallery.size() == 0 && gallery.dim() == 0) {
     next.embeddings = embeddings.to(torch::kCPU).contiguous().clone();
@@ -145,12 +149,9 @@ void save_gallery(const std::string& path, const Gallery& gallery) {
   for (const auto& e : gallery.entries) entries.push_back(json::array({e.path, e.class_name}));
   std::string header;
   try {
-    header = json{{"version", kGalleryVersion},
-                  {"count", gallery.size()},
-                  {"dim", gallery.dim()},
-                  {"curvature", gallery.curvature},
-                  {"embedder", gallery.embedder},
-                  {"meta", gallery.meta},
+    header = json{{"version", kGalleryVersion},   {"count", gallery.size()},
+                  {"dim", gallery.dim()},         {"curvature", gallery.curvature},
+                  {"embedder", gallery.embedder}, {"meta", gallery.meta},
                   {"entries", std::move(entries)}}
                  .dump();
   } catch (const json::exception& e) {

@@ -33,7 +33,8 @@ Gallery new_gallery(const Embedder& embedder) {
 AddPhotosResult add_photos(Gallery& gallery, const Embedder& embedder,
                            std::vector<GalleryEntry> photos, bool progress) {
   const auto same = [&](const char* key) {
-    return gallery.embedder.value(key, nlohmann::json()) == embedder.spec().value(key, nlohmann::json());
+    return gallery.embedder.value(key, nlohmann::json()) ==
+           embedder.spec().value(key, nlohmann::json());
   };
   HCMSN_CHECK(same("checkpoint_crc32") && same("checkpoint") && same("input"),
               "the embedder is not the one that built the gallery (another run or checkpoint); "

@@ -32,7 +32,8 @@ std::vector<GalleryEntry> from_folder(const fs::path& root) {
       continue;
     }
     const fs::path rel = it->path().lexically_relative(root);
-    const std::string klass = std::distance(rel.begin(), rel.end()) > 1 ? rel.begin()->string() : "";
+    const std::string klass =
+        std::distance(rel.begin(), rel.end()) > 1 ? rel.begin()->string() : "";
     out.push_back({fs::absolute(it->path()).lexically_normal().string(), klass});
   }
   std::sort(out.begin(), out.end(),
@@ -65,8 +66,8 @@ std::vector<GalleryEntry> from_list(const fs::path& list) {
     out.push_back({fs::absolute(path).lexically_normal().string(), klass});
   }
   HCMSN_CHECK(missing_count == 0, "photo list '", list.string(), "' names ", missing_count,
-              " file(s) that do not exist", missing,
-              missing_count > 5 ? "\n  ..." : "", "\nfix or remove those lines");
+              " file(s) that do not exist", missing, missing_count > 5 ? "\n  ..." : "",
+              "\nfix or remove those lines");
   return out;
 }
 

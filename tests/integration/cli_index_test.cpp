@@ -24,15 +24,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string canonical(const std::string& p) { return fs::weakly_canonical(p).string(); }
+std::string canonical(const std::string& p) {
+  return fs::weakly_canonical(p).string();
+}
 
 class CliIndex : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(test::temp_dir("cli_index"));
-    auto r = test::run_cli("--log-level warn synth-images --quiet --image-size 24 "
-                           "--photos-per-class 4 --sketches-per-class 4 --out '" +
-                           path("data") + "'");
+    auto r = test::run_cli(
+        "--log-level warn synth-images --quiet --image-size 24 "
+        "--photos-per-class 4 --sketches-per-class 4 --out '" +
+        path("data") + "'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     r = test::run_cli("--threads 2 --log-level warn train --quiet --images '" + path("data") +
                       "' --semantics '" + path("data/semantics.npy") + "' --semantics-classes '" +
@@ -68,13 +71,14 @@ TEST_F(CliIndex, GalleryRowsEqualTheRunsOwnEmbeddings) {
   const torch::Tensor exported = io::read_npy(path("emb/gallery.npy")).to(torch::kFloat32);
   const auto ids = io::read_labels(path("emb/gallery_ids.txt"));
   std::map<std::string, int64_t> row_of;
-  for (int64_t i = 0; i < g.size(); ++i) row_of[canonical(g.entries[static_cast<size_t>(i)].path)] = i;
+  for (int64_t i = 0; i < g.size(); ++i)
+    row_of[canonical(g.entries[static_cast<size_t>(i)].path)] = i;
   ASSERT_GT(ids.size(), 0u);
   for (size_t i = 0; i < ids.size(); ++i) {
     const auto it = row_of.find(canonical(ids[i]));
     ASSERT_NE(it, row_of.end()) << ids[i];
-    EXPECT_TRUE(torch::allclose(g.embeddings[it->second], exported[static_cast<int64_t>(i)],
-                                1e-5, 1e-6))
+    EXPECT_TRUE(
+        torch::allclose(g.embeddings[it->second], exported[static_cast<int64_t>(i)], 1e-5, 1e-6))
         << ids[i];
   }
 }
@@ -95,7 +99,8 @@ TEST_F(CliIndex, QueryEqualsBruteForce) {
   const torch::Tensor y = g.embeddings.to(torch::kFloat64);
   const double c = g.curvature;
   const torch::Tensor diff = (y - q).pow(2).sum(1);
-  const torch::Tensor arg = 1 + 2 * c * diff / ((1 - c * q.pow(2).sum()) * (1 - c * y.pow(2).sum(1)));
+  const torch::Tensor arg =
+      1 + 2 * c * diff / ((1 - c * q.pow(2).sum()) * (1 - c * y.pow(2).sum(1)));
   const torch::Tensor d = c > 0 ? torch::acosh(arg) / std::sqrt(c) : 2 * diff.sqrt();
   const auto order = std::get<1>(d.sort());
   for (int64_t j = 0; j < 7; ++j) {
@@ -106,6 +111,12 @@ TEST_F(CliIndex, QueryEqualsBruteForce) {
     EXPECT_EQ(res["path"], g.entries[static_cast<size_t>(id)].path);
     EXPECT_EQ(res["class"], g.entries[static_cast<size_t>(id)].class_name);
   }
+  // The FAISS backend finds the same photos on this small gallery.
+  r = test::run_cli("query --backend faiss --index '" + gallery() + "' -k 7 --json '" + sketch +
+                    "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto approx = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  for (size_t j = 0; j < 7; ++j) EXPECT_EQ(approx["results"][j]["id"], out["results"][j]["id"]);
   // The table form prints the same first result.
   r = test::run_cli("query --index '" + gallery() + "' -k 3 '" + sketch + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -114,8 +125,8 @@ TEST_F(CliIndex, QueryEqualsBruteForce) {
 
 TEST_F(CliIndex, StrokesQuery) {
   std::ofstream(path("strokes.json")) << "[[[10, 200, 240], [20, 30, 220]], [[50, 60], [200, 10]]]";
-  const auto r = test::run_cli("query --index '" + gallery() + "' -k 4 --json '" +
-                               path("strokes.json") + "'");
+  const auto r =
+      test::run_cli("query --index '" + gallery() + "' -k 4 --json '" + path("strokes.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   ASSERT_EQ(out["results"].size(), 4u);
@@ -130,7 +141,8 @@ TEST_F(CliIndex, AddKeepsIdsAndSkipsKnownPhotos) {
   // A list of the first ten photos, then --add of the whole folder.
   {
     std::ofstream list(path("first.txt"));
-    for (size_t i = 0; i < 10; ++i) list << full.entries[i].path << "\t" << full.entries[i].class_name << "\n";
+    for (size_t i = 0; i < 10; ++i)
+      list << full.entries[i].path << "\t" << full.entries[i].class_name << "\n";
   }
   const std::string g2 = path("grown.hcmsn");
   auto r = test::run_cli("--log-level warn index --quiet --run '" + run() + "' --photos '" +
@@ -166,8 +178,8 @@ TEST_F(CliIndex, ClearErrors) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(test::contains(r.output, "pass --add")) << r.output;
 
-  r = test::run_cli("index --quiet --run '" + path("no_run") + "' --photos '" +
-                    path("data/photo") + "' --out '" + path("x.hcmsn") + "'");
+  r = test::run_cli("index --quiet --run '" + path("no_run") + "' --photos '" + path("data/photo") +
+                    "' --out '" + path("x.hcmsn") + "'");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(test::contains(r.output, "not a run") || test::contains(r.output, "config.json"))
       << r.output;

@@ -55,8 +55,8 @@ class Embedder {
   torch::Tensor embed_drawing(const data::Drawing& drawing) const;
 
   struct FileBatch {
-    torch::Tensor embeddings;             // float32 (M, dim), rows of the readable files
-    std::vector<size_t> embedded;         // index into `paths` of each row
+    torch::Tensor embeddings;      // float32 (M, dim), rows of the readable files
+    std::vector<size_t> embedded;  // index into `paths` of each row
     std::vector<std::pair<size_t, std::string>> unreadable;  // (index, reason)
   };
   /// Decodes and embeds image files as `modality`, `options.batch` at a time, with a progress

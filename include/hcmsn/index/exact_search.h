@@ -3,8 +3,8 @@
 //
 // Contract: queries float32 (Q, D) and gallery float32 (N, D), CPU, inside the ball of curvature
 // c ≥ 0 (c = 0: Euclidean). search(queries, k) returns the min(k, N) nearest gallery rows of
-// each query by d_c, ascending (equal distances: smaller id first); `distances` are exact d_c (float32) whatever
-// the backend used to find the candidates.
+// each query by d_c, ascending (equal distances: smaller id first); `distances` are exact d_c
+// (float32) whatever the backend used to find the candidates.
 #pragma once
 
 #include <torch/torch.h>
@@ -62,7 +62,7 @@ void check_search_arguments(const torch::Tensor& queries, int64_t dim, int64_t k
 /// −1 or out of range = none), sorted ascending with ties by id and cut to min(k, m) columns;
 /// missing candidates come last as id −1 with distance +inf. Backends that find candidates by
 /// another key use it to report exact distances.
-Neighbors rerank_exact(const torch::Tensor& queries, const torch::Tensor& gallery,
-                       double curvature, const torch::Tensor& candidate_ids, int64_t k);
+Neighbors rerank_exact(const torch::Tensor& queries, const torch::Tensor& gallery, double curvature,
+                       const torch::Tensor& candidate_ids, int64_t k);
 
 }  // namespace hcmsn::index

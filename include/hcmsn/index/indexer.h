@@ -19,7 +19,7 @@ struct AddPhotosResult {
   int64_t added = 0;
   int64_t already_present = 0;  // photos whose path the gallery already holds: skipped
   std::vector<std::pair<std::string, std::string>> unreadable;  // (path, reason)
-  double seconds = 0;  // decoding and embedding
+  double seconds = 0;                                           // decoding and embedding
 };
 
 /// Embeds the photos the gallery does not hold yet (by path) and appends them, so existing ids

@@ -32,7 +32,8 @@ struct Reference {
 };
 
 Reference brute_force(const torch::Tensor& q, const torch::Tensor& g, double c, int64_t k) {
-  const torch::Tensor qd = q.to(torch::kFloat64).contiguous(), gd = g.to(torch::kFloat64).contiguous();
+  const torch::Tensor qd = q.to(torch::kFloat64).contiguous(),
+                      gd = g.to(torch::kFloat64).contiguous();
   const int64_t n = g.size(0), d = g.size(1);
   Reference ref;
   for (int64_t i = 0; i < q.size(0); ++i) {
@@ -126,15 +127,22 @@ TEST(ExactSearch, KBeyondGalleryAndTiesBySmallerId) {
 
 TEST(ExactSearch, RejectsBadQueries) {
   const index::ExactSearcher searcher(torch::zeros({3, 4}), 1.0);
-  EXPECT_TRUE(test::contains(test::error_of([&] { searcher.search(torch::zeros({1, 4}), 0); }),
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               searcher.search(torch::zeros({1, 4}), 0);
+                             }),
                              "k must be >= 1"));
-  EXPECT_TRUE(test::contains(test::error_of([&] { searcher.search(torch::zeros({1, 5}), 1); }),
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               searcher.search(torch::zeros({1, 5}), 1);
+                             }),
                              "5 dimensions but the gallery has 4"));
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { searcher.search(torch::full({1, 4}, NAN), 1); }), "NaN"));
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { searcher.search(torch::zeros({1, 4}, torch::kFloat64), 1); }),
-      "float32"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               searcher.search(torch::full({1, 4}, NAN), 1);
+                             }),
+                             "NaN"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               searcher.search(torch::zeros({1, 4}, torch::kFloat64), 1);
+                             }),
+                             "float32"));
 }
 
 TEST(RerankExact, MissingCandidatesComeLast) {

@@ -56,19 +56,23 @@ TEST(Gallery, AppendKeepsExistingIds) {
 
 TEST(Gallery, BadAppendsLeaveTheGalleryUnchanged) {
   index::Gallery g = small_gallery(4);
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { index::append(g, torch::zeros({1, 5}), {{"/x.jpg", ""}}); }),
-      "5 dimensions but the gallery has 3"));
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { index::append(g, torch::zeros({2, 3}), {{"/x.jpg", ""}}); }),
-      "1 entries for 2 rows"));
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { index::append(g, torch::full({1, 3}, NAN), {{"/nan.jpg", ""}}); }),
-      "NaN"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               index::append(g, torch::zeros({1, 5}), {{"/x.jpg", ""}});
+                             }),
+                             "5 dimensions but the gallery has 3"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               index::append(g, torch::zeros({2, 3}), {{"/x.jpg", ""}});
+                             }),
+                             "1 entries for 2 rows"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               index::append(g, torch::full({1, 3}, NAN), {{"/nan.jpg", ""}});
+                             }),
+                             "NaN"));
   // √0.5 · 1.5 > 1: outside the ball of curvature 0.5.
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { index::append(g, torch::full({1, 3}, 1.5f), {{"/out.jpg", ""}}); }),
-      "outside the ball"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               index::append(g, torch::full({1, 3}, 1.5f), {{"/out.jpg", ""}});
+                             }),
+                             "outside the ball"));
   EXPECT_EQ(g.size(), 4);
   EXPECT_EQ(g.entries.size(), 4u);
 }
@@ -82,17 +86,17 @@ TEST(Gallery, DamagedFilesAreClearErrors) {
   std::string flipped = bytes;
   flipped[flipped.size() - 3] ^= 0x10;
   util::write_file_atomic(dir + "/flipped", flipped);
-  EXPECT_TRUE(test::contains(test::error_of([&] { index::load_gallery(dir + "/flipped"); }),
-                             "checksum"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { index::load_gallery(dir + "/flipped"); }), "checksum"));
 
   util::write_file_atomic(dir + "/short", bytes.substr(0, bytes.size() / 2));
-  EXPECT_TRUE(test::contains(test::error_of([&] { index::load_gallery(dir + "/short"); }),
-                             "truncated"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { index::load_gallery(dir + "/short"); }), "truncated"));
 
   util::write_file_atomic(dir + "/text", "not a gallery\n");
   EXPECT_FALSE(test::error_of([&] { index::load_gallery(dir + "/text"); }).empty());
-  EXPECT_TRUE(test::contains(test::error_of([&] { index::load_gallery(dir + "/missing"); }),
-                             "missing"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { index::load_gallery(dir + "/missing"); }), "missing"));
 }
 
 TEST(Gallery, ResultEntriesFormat) {

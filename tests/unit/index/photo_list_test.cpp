@@ -40,7 +40,8 @@ TEST(PhotoList, ListFileWithRelativePathsAndClasses) {
   const fs::path root = test::temp_dir("photo_list_file");
   touch(root / "img/a.jpg");
   touch(root / "img/b.jpg");
-  std::ofstream(root / "list.txt") << "# photos\nimg/a.jpg\tsea turtle\r\n\n" << (root / "img/b.jpg").string() << "\n";
+  std::ofstream(root / "list.txt") << "# photos\nimg/a.jpg\tsea turtle\r\n\n"
+                                   << (root / "img/b.jpg").string() << "\n";
   const auto photos = index::list_photos((root / "list.txt").string());
   ASSERT_EQ(photos.size(), 2u);
   EXPECT_EQ(photos[0].path, (root / "img/a.jpg").lexically_normal().string());
@@ -57,8 +58,8 @@ TEST(PhotoList, MissingThingsAreNamed) {
   EXPECT_TRUE(test::contains(test::error_of([&] { index::list_photos((root / "nope").string()); }),
                              "do not exist"));
   fs::create_directories(root / "empty");
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { index::list_photos((root / "empty").string()); }), "no photos found"));
+  EXPECT_TRUE(test::contains(test::error_of([&] { index::list_photos((root / "empty").string()); }),
+                             "no photos found"));
 }
 
 }  // namespace
