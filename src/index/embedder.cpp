@@ -89,59 +89,79 @@ struct Embedder::State {
 Embedder::Embedder(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Embedder::~Embedder() = default;
 
-std::shared_ptr<const Embedder> Embedder::from_run(const std::string& run_dir,
-                                                   const EmbedderOptions& options) {
+namespace {
+
+// The "input" record of a run: its own image backbone, or the pretrained backbone, weights and
+// preprocessing `hcmsn extract` recorded in the run's feature cache (the one place the cache is
+// read: galleries keep this record, so queries never reread the cache).
+json input_of(const train::RunConfig& config, const std::string& run_dir) {
+  if (config.backbone.kind != "none") {
+    return {{"kind", "images"},
+            {"image_size", config.backbone.input.image_size},
+            {"render", render_to_json(data::RenderOptions{})}};
+  }
+  HCMSN_CHECK(config.data.kind == "features", "run '", run_dir,
+              "' has neither a backbone nor a feature cache to embed with");
+  const data::FeatureCache cache = data::load_feature_cache(config.data.path);
+  const json& meta = cache.meta;
+  HCMSN_CHECK(meta.contains("backbone") && meta.contains("weights") && meta.contains("transform") &&
+                  meta.contains("render"),
+              "feature cache '", config.data.path,
+              "' does not record its backbone (it was not made by `hcmsn extract`); index "
+              "photos with a run trained on an `hcmsn extract` cache or on images");
+  const std::string weights = weights_path_of(meta.at("weights").get<std::string>());
+  return {{"kind", "backbone"},
+          {"backbone", meta.at("backbone")},
+          {"weights", weights},
+          {"weights_crc32", crc32_hex(weights)},
+          {"tf_same_padding", meta.value("tf_same_padding", true)},
+          {"transform", meta.at("transform")},
+          {"render", meta.at("render")}};
+}
+
+// The network of `run_dir` with the front end `input` describes.
+std::unique_ptr<Embedder::State> load_state(const std::string& run_dir,
+                                            const EmbedderOptions& options, const json& input,
+                                            const std::string& checkpoint_crc32) {
   HCMSN_CHECK(options.batch >= 1, "embedder batch must be >= 1");
-  const std::string ckpt = checkpoint_path(run_dir, options.checkpoint);
   train::LoadedRun run = train::load_run(run_dir, options.checkpoint);
-  auto state = std::make_unique<State>();
+  auto state = std::make_unique<Embedder::State>();
   state->network = run.network;
   state->batch = options.batch;
   state->curvature = run.network->hcmsn()->curvature().value();
   state->dim = run.config.model.hyp_dim() > 0 ? run.config.model.hyp_dim() : run.config.model.dim();
-  json input;
-  if (run.config.backbone.kind != "none") {
-    state->image_size = run.config.backbone.input.image_size;
-    input = {{"kind", "images"}, {"image_size", state->image_size}};
-    input["render"] = render_to_json(state->render);
-  } else {
-    HCMSN_CHECK(run.config.data.kind == "features", "run '", run_dir,
-                "' has neither a backbone nor a feature cache to embed with");
-    const data::FeatureCache cache = data::load_feature_cache(run.config.data.path);
-    const json& meta = cache.meta;
-    HCMSN_CHECK(meta.contains("backbone") && meta.contains("weights") &&
-                    meta.contains("transform") && meta.contains("render"),
-                "feature cache '", run.config.data.path,
-                "' does not record its backbone (it was not made by `hcmsn extract`); index "
-                "photos with a run trained on an `hcmsn extract` cache or on images");
-    const std::string weights = weights_path_of(meta.at("weights").get<std::string>());
-    input = {{"kind", "backbone"},
-             {"backbone", meta.at("backbone")},
-             {"weights", weights},
-             {"weights_crc32", crc32_hex(weights)},
-             {"tf_same_padding", meta.value("tf_same_padding", true)},
-             {"transform", meta.at("transform")},
-             {"render", meta.at("render")}};
-  }
   state->spec = {{"version", kSpecVersion},
                  {"run_dir", fs::absolute(run_dir).lexically_normal().string()},
                  {"checkpoint", options.checkpoint},
-                 {"checkpoint_crc32", crc32_hex(ckpt)},
+                 {"checkpoint_crc32", checkpoint_crc32},
                  {"curvature", state->curvature},
                  {"dim", state->dim},
                  {"batch", options.batch},
                  {"input", input}};
-  if (input["kind"] == "backbone") {
+  state->render = render_from_json(input.at("render"));
+  if (input.at("kind") == "backbone") {
     vision::BackboneFactoryOptions factory;
-    factory.tf_same_padding = input["tf_same_padding"].get<bool>();
+    factory.tf_same_padding = input.at("tf_same_padding").get<bool>();
     state->backbone = vision::load_pretrained_backbone(
-        input["backbone"].get<std::string>(), input["weights"].get<std::string>(), factory);
+        input.at("backbone").get<std::string>(), input.at("weights").get<std::string>(), factory);
     state->backbone->eval();
-    state->transform = transform_from_json(input["transform"]);
+    state->transform = transform_from_json(input.at("transform"));
     state->transform.mean = state->backbone->input_options().mean;
     state->transform.std = state->backbone->input_options().std;
-    state->render = render_from_json(input["render"]);
+  } else {
+    state->image_size = input.at("image_size").get<int64_t>();
   }
+  return state;
+}
+
+}  // namespace
+
+std::shared_ptr<const Embedder> Embedder::from_run(const std::string& run_dir,
+                                                   const EmbedderOptions& options) {
+  const json input = input_of(train::read_run_config(run_dir), run_dir);
+  // The checksum after load_run, so a run without the checkpoint gets load_run's message.
+  auto state = load_state(run_dir, options, input, "");
+  state->spec["checkpoint_crc32"] = crc32_hex(checkpoint_path(run_dir, options.checkpoint));
   return std::shared_ptr<const Embedder>(new Embedder(std::move(state)));
 }
 
@@ -149,6 +169,7 @@ std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
                                                     const std::string& run_dir_override) {
   std::string run_dir, which, crc;
   int64_t batch = 32;
+  json input;
   try {
     HCMSN_CHECK(spec.at("version").get<int>() <= kSpecVersion,
                 "the gallery was made by a newer hcmsn; upgrade hcmsn");
@@ -156,6 +177,7 @@ std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
     which = spec.at("checkpoint").get<std::string>();
     crc = spec.at("checkpoint_crc32").get<std::string>();
     batch = spec.at("batch").get<int64_t>();
+    input = spec.at("input");
   } catch (const json::exception& e) {
     throw Error(detail::concat("the gallery's embedder record is malformed (", e.what(),
                                "); rebuild the gallery with `hcmsn index`"));
@@ -171,16 +193,14 @@ std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
               now, ", gallery made with ", crc,
               "): its embeddings would not match new queries; rebuild the gallery with `hcmsn "
               "index`, or pass the original run with --run");
-  auto embedder = from_run(run_dir, {which, batch});
-  const json& input = spec.at("input");
   if (input.value("kind", "") == "backbone") {
-    const std::string& weights_crc =
-        embedder->spec()["input"]["weights_crc32"].get_ref<const std::string&>();
-    HCMSN_CHECK(weights_crc == input.at("weights_crc32").get<std::string>(), "backbone weights '",
-                input.at("weights").get<std::string>(),
+    const std::string weights = input.at("weights").get<std::string>();
+    HCMSN_CHECK(crc32_hex(weights) == input.at("weights_crc32").get<std::string>(),
+                "backbone weights '", weights,
                 "' changed since the gallery was built; rebuild the gallery with `hcmsn index`");
   }
-  return embedder;
+  return std::shared_ptr<const Embedder>(
+      new Embedder(load_state(run_dir, {which, batch}, input, crc)));
 }
 
 const json& Embedder::spec() const {
