@@ -1,6 +1,6 @@
-// hcmsn eval and hcmsn embed: a trained run on its evaluation classes. eval prints and writes the
-// JSON of `hcmsn metrics`; embed exports the embeddings `hcmsn metrics` reads, so running it on
-// them reproduces eval exactly.
+// hcmsn eval and hcmsn embed: a trained run on the evaluation classes of its own data or of any
+// other dataset (run_selection.h). eval prints and writes the JSON of `hcmsn metrics`; embed
+// exports the embeddings `hcmsn metrics` reads, so running it on them reproduces eval exactly.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -58,6 +58,7 @@ int run_embed(const EmbedCommandOptions& o) {
                                {"run", o.selection.run},
                                {"checkpoint", o.selection.checkpoint},
                                {"classes", o.selection.classes},
+                               {"gallery", o.selection.gallery},
                                {"num_queries", split.queries.size(0)},
                                {"num_gallery", split.gallery.size(0)},
                                {"dim", split.queries.size(1)}};
@@ -79,8 +80,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       "Zero-shot retrieval metrics of a trained run: its sketches as queries against its "
       "photos, ranked by Poincare distance (same output as hcmsn metrics).");
   add_selection_options(cmd, o->selection);
-  cmd->add_option("--protocol", o->protocol,
-                  "standard, or '+'-joined: voc, class-balanced, prec-min-kr")
+  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)
       ->capture_default_str();
   add_result_output_options(cmd, o->output);
   cmd->callback([o, &exit_code] { exit_code = run_eval(*o); });

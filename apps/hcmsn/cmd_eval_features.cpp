@@ -8,8 +8,10 @@
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/model/retrieval_feature_net.h"
+#include "hcmsn/train/retrieval_eval.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
 #include "result_output.h"
 
 namespace hcmsn::cli {
@@ -19,6 +21,8 @@ struct EvalFeaturesOptions {
   std::string features;
   std::string split, unseen_file;
   std::string metric = "cosine";
+  std::string gallery = "classes";
+  std::string protocol = "standard";
   ResultOutputOptions output;
 };
 
@@ -32,14 +36,23 @@ int run_eval_features(const EvalFeaturesOptions& o) {
     for (const auto& c : data::standard_split(o.split).unseen) unseen.push_back(c.name);
   }
   const train::TrainingSet all = train::load_rows({"features", o.features}, {}, false);
-  const train::TrainingSet set =
-      all.subset_classes(train::classes_with_both_modalities(all, unseen, "unseen"));
-  const train::TrainingSet sketches = set.rows_of_modality(model::kSketch);
-  const train::TrainingSet photos = set.rows_of_modality(model::kPhoto);
+  const std::vector<std::string> row_class = all.label_names();
+  const auto m = all.modality.contiguous();
+  const auto rows = train::select_query_gallery(
+      row_class, {m.data_ptr<int64_t>(), m.data_ptr<int64_t>() + all.size()}, unseen,
+      train::parse_gallery_scope(o.gallery));
+  if (!rows.classes_without_photos.empty() || !rows.classes_without_sketches.empty()) {
+    util::log_warn("{} evaluated class(es) lack photos in the gallery or sketches; their "
+                   "sketches are not queries",
+                   rows.classes_without_photos.size() + rows.classes_without_sketches.size());
+  }
+  const train::TrainingSet sketches = all.select_rows(rows.queries);
+  const train::TrainingSet photos = all.select_rows(rows.gallery);
   metrics::DistanceOptions distance;
   distance.metric = metrics::parse_metric(o.metric);
   metrics::EvaluationOptions eval;
   eval.ks = o.output.ks;
+  eval.protocol = metrics::Protocol::parse(o.protocol);
   emit_result(
       metrics::evaluate_embeddings(
           sketches.inputs, photos.inputs,
@@ -62,6 +75,12 @@ void add_eval_features_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--metric", o->metric, "cosine or euclidean")
       ->check(CLI::IsMember({"cosine", "euclidean"}))
       ->capture_default_str();
+  cmd->add_option("--gallery", o->gallery,
+                  "classes: the evaluated classes' photos; all: every photo of the cache "
+                  "(generalised, the others as distractors)")
+      ->check(CLI::IsMember({"classes", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)->capture_default_str();
   add_result_output_options(cmd, o->output);
   cmd->callback([o, &exit_code] { exit_code = run_eval_features(*o); });
 }

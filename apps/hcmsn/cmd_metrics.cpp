@@ -26,7 +26,7 @@ struct MetricsOptions {
   std::vector<int64_t> ks = {100, 200};
   std::string json_out;
   std::string per_query_out;
-  std::string empty_queries = "zero";
+  std::string empty_queries = "auto";
   int64_t memory_budget_mb = 512;
   bool per_class = false;
   bool quiet = false;
@@ -106,8 +106,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--curvature", o->curvature,
                   "c of the Poincare ball (curvature -c); 0 = Euclidean")
       ->capture_default_str();
-  cmd->add_option("--protocol", o->protocol,
-                  "standard, or '+'-joined: voc, class-balanced, prec-min-kr")
+  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)
       ->capture_default_str();
   cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K, comma-separated")
       ->delimiter(',')
@@ -115,8 +114,9 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--json", o->json_out, "write the results (with per-class figures) as JSON");
   cmd->add_option("--per-query", o->per_query_out, "write every query's AP as a .npy vector");
   cmd->add_option("--empty-queries", o->empty_queries,
-                  "queries whose class has no gallery item: count as 0, skip, or fail")
-      ->check(CLI::IsMember({"zero", "skip", "error"}))
+                  "queries whose class has no gallery item: the protocol's rule (auto: skip for sake "
+                  "and zse-sbir, whose code yields NaN, else 0), count as 0, skip, or fail")
+      ->check(CLI::IsMember({"auto", "zero", "skip", "error"}))
       ->capture_default_str();
   cmd->add_option("--memory-budget", o->memory_budget_mb, "MiB for a block of the distance matrix")
       ->capture_default_str();

@@ -1,10 +1,185 @@
 #include "run_selection.h"
 
+#include <algorithm>
+#include <set>
+
+#include "dataset_flags.h"
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/data/standard_splits.h"
+#include "hcmsn/index/dataset_embedding.h"
+#include "hcmsn/index/embedder.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/model/retrieval_feature_net.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
 
 namespace hcmsn::cli {
+namespace {
+
+// The data to evaluate, before anything is embedded: every row's class and modality, plus the
+// data's own split (empty lists when it has none).
+struct DataRows {
+  std::string source;
+  std::vector<std::string> row_class;
+  std::vector<int64_t> row_modality;
+  std::vector<std::string> class_names, seen, unseen;
+};
+
+bool has_dataset_flags(const data::DatasetSpec& d) {
+  return !d.layout.empty() || !d.root.empty() || !d.sketch_dirs.empty() ||
+         !d.photo_dirs.empty() || !d.ndjson_dirs.empty() || !d.sketch_list.empty() ||
+         !d.photo_list.empty();
+}
+
+std::string joined(const std::vector<std::string>& names, size_t limit = 12) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > limit) out += ", … (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+// --split / --unseen given with a feature cache or an image folder: the data's split, restricted
+// to the classes the data has (matched by exact name).
+void apply_split_flags(const data::DatasetSpec& spec, DataRows& d) {
+  if (spec.split.empty() && spec.unseen_file.empty()) return;
+  HCMSN_CHECK(spec.split.empty() || spec.unseen_file.empty(), "give --split or --unseen, not both");
+  std::vector<std::string> unseen;
+  if (!spec.split.empty()) {
+    for (const auto& c : data::standard_split(spec.split).unseen) unseen.push_back(c.name);
+  } else {
+    unseen = io::read_labels(spec.unseen_file);
+  }
+  const std::set<std::string> u(unseen.begin(), unseen.end());
+  d.seen.clear();
+  d.unseen.clear();
+  for (const auto& c : d.class_names) (u.count(c) ? d.unseen : d.seen).push_back(c);
+}
+
+DataRows rows_of(const train::TrainingSet& set, std::string source) {
+  DataRows d;
+  d.source = std::move(source);
+  d.row_class = set.label_names();
+  const auto m = set.modality.contiguous();
+  d.row_modality.assign(m.data_ptr<int64_t>(), m.data_ptr<int64_t>() + set.size());
+  d.class_names = set.class_names;
+  return d;
+}
+
+train::SplitEmbeddings split_of(torch::Tensor queries, torch::Tensor gallery,
+                                const DataRows& d, const train::QueryGalleryRows& rows,
+                                const std::vector<std::string>& ids, double curvature) {
+  train::SplitEmbeddings out;
+  out.queries = std::move(queries);
+  out.gallery = std::move(gallery);
+  out.curvature = curvature;
+  for (int64_t r : rows.queries) {
+    out.query_labels.push_back(d.row_class[static_cast<size_t>(r)]);
+    if (!ids.empty()) out.query_ids.push_back(ids[static_cast<size_t>(r)]);
+  }
+  for (int64_t r : rows.gallery) {
+    out.gallery_labels.push_back(d.row_class[static_cast<size_t>(r)]);
+    if (!ids.empty()) out.gallery_ids.push_back(ids[static_cast<size_t>(r)]);
+  }
+  return out;
+}
+
+train::QueryGalleryRows choose_rows(const RunSelection& s, const DataRows& d, bool own_data,
+                                    const train::RunConfig& config) {
+  std::string which = s.classes;
+  if (which == "auto") which = (own_data || !d.unseen.empty()) ? "unseen" : "all";
+  const auto classes = train::evaluation_classes(which, d.seen, d.unseen, d.class_names);
+  const auto scope = train::parse_gallery_scope(s.gallery);
+  auto rows = train::select_query_gallery(d.row_class, d.row_modality, classes, scope);
+  if (!rows.classes_without_photos.empty()) {
+    util::log_warn("{} evaluation class(es) have sketches but no photo in the gallery, so their "
+                   "sketches are not queries: {}",
+                   rows.classes_without_photos.size(), joined(rows.classes_without_photos));
+  }
+  if (!rows.classes_without_sketches.empty()) {
+    util::log_warn("{} evaluation class(es) have no sketch: {}",
+                   rows.classes_without_sketches.size(), joined(rows.classes_without_sketches));
+  }
+  if (!own_data) {
+    // Zero-shot claims need to know which evaluated classes the run has trained on.
+    const std::set<std::string> trained(config.seen_classes.begin(), config.seen_classes.end());
+    std::vector<std::string> overlap;
+    for (const auto& c : classes) {
+      if (trained.count(c)) overlap.push_back(c);
+    }
+    if (!overlap.empty()) {
+      util::log_warn("{} of the {} evaluation classes are seen classes of the run (trained on): {}",
+                     overlap.size(), classes.size(), joined(overlap));
+    }
+  }
+  util::log_info("evaluating {} on {}: {} classes ({}), {} queries, gallery of {} photos ({})",
+                 s.run, d.source, classes.size(), which, rows.queries.size(), rows.gallery.size(),
+                 scope == train::GalleryScope::kAllPhotos ? "every photo" : "evaluation classes");
+  return rows;
+}
+
+// Rows held in memory (the run's own data, a feature cache, a small-CNN run's image folder):
+// the network embeds the selected rows.
+train::SplitEmbeddings embed_training_set(const RunSelection& s, train::LoadedRun& run,
+                                          const train::TrainingSet& all, DataRows d,
+                                          bool own_data) {
+  if (own_data) {
+    d.seen = run.config.seen_classes;
+    d.unseen = run.config.unseen_classes;
+  }
+  const auto rows = choose_rows(s, d, own_data, run.config);
+  const auto batch = run.config.trainer.eval_batch;
+  auto& net = *run.network;
+  const double c = net.hcmsn()->curvature().value();
+  return split_of(train::embed_rows(net, all.select_rows(rows.queries), batch, !s.quiet),
+                  train::embed_rows(net, all.select_rows(rows.gallery), batch, !s.quiet), d, rows,
+                  all.item_ids, c);
+}
+
+// A dataset on disk through the run's front end (pretrained backbone or image resizing).
+train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::LoadedRun& run,
+                                     const data::DatasetSpec& spec) {
+  const data::Dataset dataset = data::build_dataset(spec);
+  DataRows d;
+  d.source = "the dataset given by flags";
+  for (const auto& item : dataset.items) {
+    d.row_class.push_back(item.class_name);
+    d.row_modality.push_back(item.modality);
+  }
+  d.class_names = dataset.class_names;
+  d.seen = dataset.unseen_classes.empty() ? std::vector<std::string>{} : dataset.seen_classes;
+  d.unseen = dataset.unseen_classes;
+  const auto rows = choose_rows(s, d, /*own_data=*/false, run.config);
+  index::EmbedderOptions eo;
+  eo.checkpoint = s.checkpoint;
+  const auto embedder = index::Embedder::from_run(s.run, eo);
+  const auto embed = [&](const std::vector<int64_t>& which, std::vector<int64_t>& kept,
+                         std::vector<std::string>& ids) {
+    std::vector<data::DatasetItem> items;
+    for (int64_t r : which) items.push_back(dataset.items[static_cast<size_t>(r)]);
+    auto e = index::embed_dataset_items(*embedder, items, eo.batch, !s.quiet);
+    for (const auto& [at, reason] : e.unreadable) {
+      util::log_warn("unreadable, left out: {}: {}", items[at].path, reason);
+    }
+    for (size_t at : e.embedded) {
+      kept.push_back(which[at]);
+      ids.push_back(items[at].id);
+    }
+    return e.embeddings;
+  };
+  train::QueryGalleryRows kept;
+  std::vector<std::string> query_ids, gallery_ids;
+  torch::Tensor queries = embed(rows.queries, kept.queries, query_ids);
+  torch::Tensor gallery = embed(rows.gallery, kept.gallery, gallery_ids);
+  HCMSN_CHECK(!kept.queries.empty() && !kept.gallery.empty(),
+              "no readable query or gallery item is left");
+  auto out = split_of(queries, gallery, d, kept, {}, embedder->curvature());
+  out.query_ids = std::move(query_ids);
+  out.gallery_ids = std::move(gallery_ids);
+  return out;
+}
+
+}  // namespace
 
 void add_selection_options(CLI::App* cmd, RunSelection& s) {
   cmd->add_option("--run", s.run, "a run folder (hcmsn train --out, hcmsn demo's DIR/run)")
@@ -12,31 +187,66 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
   cmd->add_option("--checkpoint", s.checkpoint, "which weights: best or last")
       ->check(CLI::IsMember({"best", "last"}))
       ->capture_default_str();
-  cmd->add_option("--classes", s.classes, "which classes: unseen (zero-shot), seen or all")
-      ->check(CLI::IsMember({"unseen", "seen", "all"}))
+  cmd->add_option("--classes", s.classes,
+                  "which classes of the evaluated data: unseen, seen, all, or auto (unseen when "
+                  "the data has a split, else all)")
+      ->check(CLI::IsMember({"auto", "unseen", "seen", "all"}))
       ->capture_default_str();
-  cmd->add_option("--features", s.features, "evaluate on this feature cache instead");
-  cmd->add_option("--images", s.images, "evaluate on this image folder instead");
+  cmd->add_option("--gallery", s.gallery,
+                  "classes: the photos of the evaluated classes (zero-shot protocol); all: every "
+                  "photo of the data, the others as distractors (generalised)")
+      ->check(CLI::IsMember({"classes", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--features", s.features,
+                  "evaluate on this feature cache (same backbone as the run's) instead");
+  cmd->add_option("--images", s.images,
+                  "evaluate on this image folder ROOT/{sketch,photo}/<class>/ instead");
+  add_dataset_flags(*cmd, s.dataset);
   cmd->add_flag("--quiet", s.quiet, "no progress output");
 }
 
 train::SplitEmbeddings embed_selection(const RunSelection& s) {
+  const int sources = !s.features.empty() + !s.images.empty() + has_dataset_flags(s.dataset);
+  HCMSN_CHECK(sources <= 1,
+              "give one data source: --features, --images or the dataset flags (--layout, "
+              "--root, --sketch-dir, --photo-dir, --ndjson-dir, lists)");
   train::LoadedRun run = train::load_run(s.run, s.checkpoint);
-  train::DataSpec data = run.config.data;
-  HCMSN_CHECK(s.features.empty() || s.images.empty(), "give --features or --images, not both");
-  if (!s.features.empty()) data = {"features", s.features};
-  if (!s.images.empty()) data = {"images", s.images};
-  const train::TrainingSet all = train::load_rows(data, run.config.backbone, !s.quiet);
-  std::vector<std::string> classes;
-  if (s.classes != "unseen") classes = run.config.seen_classes;
-  if (s.classes != "seen") {
-    classes.insert(classes.end(), run.config.unseen_classes.begin(),
-                   run.config.unseen_classes.end());
+  const bool feature_run = run.config.data.kind == "features";
+  if (sources == 0) {
+    HCMSN_CHECK(s.dataset.split.empty() && s.dataset.unseen_file.empty(),
+                "the run's own data uses the run's split; --split and --unseen go with other data");
+    const auto all = train::load_rows(run.config.data, run.config.backbone, !s.quiet);
+    return embed_training_set(s, run, all, rows_of(all, run.config.data.path), /*own=*/true);
   }
-  util::log_info("embedding the {} classes ({}) with the {} weights of {}", s.classes,
-                 classes.size(), s.checkpoint, s.run);
-  return train::embed_split(*run.network, all.subset_classes(classes),
-                            run.config.trainer.eval_batch, !s.quiet);
+  if (!s.features.empty()) {
+    HCMSN_CHECK(feature_run, "the run was trained on images (", run.config.data.path,
+                "); evaluate it on images (--images or the dataset flags), not on a feature cache");
+    data::FeatureCache cache = data::load_feature_cache(s.features);
+    const auto seen = cache.meta.value("seen_classes", std::vector<std::string>{});
+    const auto unseen = cache.meta.value("unseen_classes", std::vector<std::string>{});
+    const auto all = train::rows_of_cache(std::move(cache));
+    HCMSN_CHECK(all.inputs.size(1) == run.config.model.in_dim(), s.features, " holds ",
+                all.inputs.size(1), "-d features but the run takes ", run.config.model.in_dim(),
+                "-d ones; extract the data with the run's backbone and weights");
+    DataRows d = rows_of(all, s.features);
+    d.seen = seen;
+    d.unseen = unseen;
+    if (d.unseen.empty()) d.seen.clear();
+    apply_split_flags(s.dataset, d);
+    return embed_training_set(s, run, all, std::move(d), /*own=*/false);
+  }
+  if (!s.images.empty() && !feature_run) {
+    const auto all = train::load_rows({"images", s.images}, run.config.backbone, !s.quiet);
+    DataRows d = rows_of(all, s.images);
+    apply_split_flags(s.dataset, d);
+    return embed_training_set(s, run, all, std::move(d), /*own=*/false);
+  }
+  data::DatasetSpec spec = s.dataset;
+  if (!s.images.empty()) {
+    spec.layout = "generic";
+    spec.root = s.images;
+  }
+  return embed_dataset(s, run, spec);
 }
 
 }  // namespace hcmsn::cli

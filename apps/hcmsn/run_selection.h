@@ -1,11 +1,20 @@
 // The run-selection flags shared by the commands that evaluate a trained run (eval, embed,
-// report): which run, which checkpoint, which classes, optionally other data.
+// report): which run, which checkpoint, which data, which classes, which gallery.
+//
+// Data: the run's own (default), or any other: a feature cache (--features, made with the same
+// backbone as the run's), an image folder (--images ROOT/{sketch,photo}/<class>/), or the dataset
+// flags of `hcmsn extract` (--layout/--root/--sketch-dir/--photo-dir/--ndjson-dir/lists, with
+// --split or --unseen), embedded through the run's own front end (index::Embedder).
+// Classes: those of the data being evaluated: its unseen classes (the run's own split for its own
+// data; a cache's recorded split, or --split / --unseen), its seen classes, or all of them.
+// Gallery: the photos of the evaluation classes, or every photo of the data (generalised).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <string>
 
+#include "hcmsn/data/dataset.h"
 #include "hcmsn/train/retrieval_eval.h"
 
 namespace hcmsn::cli {
@@ -13,15 +22,19 @@ namespace hcmsn::cli {
 struct RunSelection {
   std::string run;
   std::string checkpoint = "best";
-  std::string classes = "unseen";
-  std::string features, images;  // override the run's data source
+  /// auto: the unseen classes when the data has a split (the run's own data always has), else all.
+  std::string classes = "auto";
+  std::string gallery = "classes";
+  std::string features, images;  // other data instead of the run's
+  data::DatasetSpec dataset;     // other data as `hcmsn extract` reads it
   bool quiet = false;
 };
 
-/// Adds --run (required), --checkpoint, --classes, --features, --images and --quiet.
+/// Adds --run (required), --checkpoint, --classes, --gallery, --features, --images, the dataset
+/// flags and --quiet.
 void add_selection_options(CLI::App* cmd, RunSelection& s);
 
-/// The selected classes' sketch and photo embeddings under the selected weights.
+/// The selected queries' and gallery's embeddings under the selected weights.
 train::SplitEmbeddings embed_selection(const RunSelection& s);
 
 }  // namespace hcmsn::cli

@@ -8,6 +8,7 @@ namespace hcmsn::metrics::detail {
 void rank_relevant_bucketed(int64_t n, double lo, double hi, const int64_t* gallery_labels,
                             int64_t label, int64_t num_relevant, RankingScratch& s) {
   s.ranks.clear();
+  s.tie_ends.clear();
   if (n == 0 || num_relevant == 0) return;
   // About 4 items per bucket; the map is monotone (subtraction, scaling and truncation all are),
   // so a smaller bucket never holds a larger key.
@@ -63,9 +64,18 @@ void rank_relevant_bucketed(int64_t n, double lo, double hi, const int64_t* gall
     // Members were gathered in index order; pairs compare by key, then index.
     std::sort(first, last);
     int64_t rank = start[b];
-    for (auto* it = first; it != last; ++it) {
-      ++rank;
-      if (gallery_labels[it->second] == label) s.ranks.push_back(rank);
+    for (auto* it = first; it != last;) {
+      // A run of equal keys: every relevant item in it gets the run's last rank as tie end.
+      auto* run_end = it + 1;
+      while (run_end != last && run_end->first == it->first) ++run_end;
+      const int64_t tie_end = rank + (run_end - it);
+      for (; it != run_end; ++it) {
+        ++rank;
+        if (gallery_labels[it->second] == label) {
+          s.ranks.push_back(rank);
+          s.tie_ends.push_back(tie_end);
+        }
+      }
     }
   }
 }

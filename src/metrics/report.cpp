@@ -25,6 +25,7 @@ nlohmann::json to_json(const RetrievalResult& r) {
   j["empty_queries"] = to_string(r.empty_queries);
   j["protocol"] = r.protocol.name();
   j["protocol_description"] = r.protocol.description();
+  j["protocol_source"] = r.protocol.source();
   j["metric"] = r.metric;
   j["curvature"] = r.curvature;
   j["seconds"] = r.seconds;
@@ -47,6 +48,8 @@ std::string format_table(const RetrievalResult& r, bool per_class) {
   if (r.metric == "poincare") out += fmt::format(" (c = {:g})", r.curvature);
   out += fmt::format(" | {} queries x {} gallery | {:.2f} s\n", r.num_queries, r.num_gallery,
                      r.seconds);
+  out += fmt::format("rules: {}\n", r.protocol.description());
+  if (!r.protocol.source().empty()) out += fmt::format("source: {}\n", r.protocol.source());
   std::string header = fmt::format("{:<24}{:>10}", "", "mAP@all");
   for (int64_t k : r.ks)
     header += fmt::format("{:>10}{:>10}", fmt::format("P@{}", k), fmt::format("mAP@{}", k));

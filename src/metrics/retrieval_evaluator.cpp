@@ -114,8 +114,8 @@ void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t beg
         };
         rank_relevant_keys<T>(key, n, labels.gallery.data(), label, r, scratch);
       }
-      const QueryMetrics m =
-          query_metrics(scratch.ranks.data(), r, n, options.ks, options.protocol, ap_scratch);
+      const QueryMetrics m = query_metrics(scratch.ranks.data(), r, n, options.ks,
+                                           options.protocol, ap_scratch, scratch.tie_ends.data());
       pq.ap[static_cast<size_t>(q)] = m.ap_all;
       for (size_t j = 0; j < options.ks.size(); ++j) {
         pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];
@@ -139,7 +139,8 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
   for (int64_t q : labels.query) {
     if (relevant_count.find(q) == relevant_count.end()) empty_classes.insert(q);
   }
-  if (!empty_classes.empty() && options.empty_queries == EmptyQueryPolicy::kError) {
+  const EmptyQueryPolicy empty_policy = resolve(options.empty_queries, options.protocol);
+  if (!empty_classes.empty() && empty_policy == EmptyQueryPolicy::kError) {
     std::string names;
     for (int64_t c : empty_classes) names += (names.empty() ? "" : ", ") + class_name(labels, c);
     HCMSN_CHECK(false, "query classes with no item in the gallery: ", names,
@@ -177,7 +178,7 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
   res.num_queries = num_queries;
   res.num_gallery = num_gallery;
   res.protocol = options.protocol;
-  res.empty_queries = options.empty_queries;
+  res.empty_queries = empty_policy;
   res.metric = std::move(metric_name);
   res.curvature = curvature;
   res.per_query_ap = pq.ap;
@@ -189,7 +190,7 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
     std::vector<double> prec, map;
   };
   std::map<int64_t, Acc> per_class;
-  const bool skip_empty = options.empty_queries == EmptyQueryPolicy::kSkip;
+  const bool skip_empty = empty_policy == EmptyQueryPolicy::kSkip;
   for (int64_t q = 0; q < num_queries; ++q) {
     const int64_t label = labels.query[static_cast<size_t>(q)];
     Acc& a = per_class[label];

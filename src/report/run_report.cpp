@@ -104,9 +104,11 @@ void write_run_report(const std::string& path, const std::vector<ReportRun>& run
   }
   const auto& first = runs.front().result;
   page.add_html(html_metrics_table(metric_columns(first), rows));
-  page.add_paragraph(fmt::format("{} sketch queries against {} photos; protocol: {}",
-                                 first.num_queries, first.num_gallery,
-                                 first.protocol.description()));
+  const std::string source = first.protocol.source();
+  page.add_paragraph(fmt::format("{} sketch queries against {} photos; protocol {}: {}{}",
+                                 first.num_queries, first.num_gallery, first.protocol.name(),
+                                 first.protocol.description(),
+                                 source.empty() ? "" : " Source: " + source + "."));
   if (options.chance_map_all > 0) {
     std::string ratios;
     for (const auto& run : runs) {

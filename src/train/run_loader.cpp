@@ -11,18 +11,24 @@
 
 namespace hcmsn::train {
 
+TrainingSet rows_of_cache(data::FeatureCache cache) {
+  TrainingSet set;
+  set.inputs = cache.features;
+  set.labels = cache.labels;
+  set.modality = cache.modality;
+  set.class_names = std::move(cache.class_names);
+  set.item_ids = std::move(cache.item_ids);
+  set.validate();
+  return set;
+}
+
 TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress) {
   TrainingSet set;
   if (data.kind == "features") {
     HCMSN_CHECK(backbone.kind == "none",
                 "a feature cache holds backbone features already; "
                 "train on it without a backbone");
-    data::FeatureCache cache = data::load_feature_cache(data.path);
-    set.inputs = cache.features;
-    set.labels = cache.labels;
-    set.modality = cache.modality;
-    set.class_names = std::move(cache.class_names);
-    set.item_ids = std::move(cache.item_ids);
+    set = rows_of_cache(data::load_feature_cache(data.path));
   } else {
     HCMSN_CHECK(data.kind == "images", "unknown data kind '", data.kind,
                 "'; use features or images");

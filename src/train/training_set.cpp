@@ -103,6 +103,13 @@ TrainingSet TrainingSet::subset_classes(const std::vector<std::string>& names) c
   return out;
 }
 
+TrainingSet TrainingSet::select_rows(const std::vector<int64_t>& rows) const {
+  for (int64_t r : rows) {
+    HCMSN_CHECK(r >= 0 && r < size(), "row ", r, " is out of range for ", size(), " rows");
+  }
+  return select(*this, torch::tensor(rows, torch::kInt64));
+}
+
 TrainingSet TrainingSet::rows_of_modality(int64_t m) const {
   return select(*this, (modality == m).nonzero().view(-1));
 }

@@ -79,6 +79,21 @@ TEST_F(CliMetrics, PerQueryOutputAveragesToMapAll) {
   EXPECT_NEAR(ap.mean().item<double>(), j["map_all"].get<double>(), 1e-12);
 }
 
+TEST_F(CliMetrics, PresetsAreNamedWithTheirRulesAndSource) {
+  for (const std::string preset : {"sake", "zse-sbir", "sem-pcyc"}) {
+    const auto r = test::run_cli(base_args() + " --curvature 0.5 --protocol " + preset +
+                                 " --json '" + path(preset + ".json") + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::ifstream in(path(preset + ".json"));
+    const auto j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["protocol"], preset);
+    EXPECT_NE(j["protocol_source"].get<std::string>().find("github.com"), std::string::npos);
+    EXPECT_NE(j["protocol_description"].get<std::string>().find("Prec@K"), std::string::npos);
+    EXPECT_NE(r.output.find("source: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("protocol: " + preset), std::string::npos) << r.output;
+  }
+}
+
 TEST_F(CliMetrics, ScoreMatrixInput) {
   const auto q = io::read_npy(path("queries.npy"));
   const auto g = io::read_npy(path("gallery.npy"));
@@ -119,7 +134,8 @@ TEST_F(CliMetrics, BadInputGetsAClearError) {
   // Points outside the ball of the given curvature (generated for c = 0.5, checked with c = 100).
   expect_failure(base_args() + " --curvature 100", "outside the Poincare ball");
   expect_failure(base_args() + " --curvature -1", "curvature");
-  expect_failure(base_args() + " --protocol sake", "unknown protocol");
+  expect_failure(base_args() + " --protocol sakee", "unknown protocol");
+  expect_failure(base_args() + " --protocol voc+tie-groups", "do not combine");
   expect_failure(base_args() + " --metric manhattan", "manhattan");
   expect_failure(base_args() + " --k 0", "K must be positive");
   // Row/label count mismatch.

@@ -8,9 +8,9 @@ Each case holds a (Q, N) similarity matrix without ties (higher = more relevant)
 gallery labels, and per-query expected values:
   ap          sklearn.metrics.average_precision_score(relevance, scores)
   voc_ap      VOC all-points interpolated AP (the voc_eval code used by SAKE/DSN-style repos)
-  prec@K      hits in the top K / min(K, N);  prec_min_kr@K: hits / min(K, R)
+  prec@K      hits in the top K / min(K, N);  prec_min_kr@K: hits in the top min(K, R) / min(K, R)
   map@K       sum of P@k over relevant ranks k <= K / hits in the top K (0 if none)
-  voc_map@K   VOC-interpolated within the top K, normalised the same way
+  voc_map@K   VOC-interpolated within the top K, recall over min(K, R) (SAKE's eval_AP_inner)
 """
 import json
 import os
@@ -49,7 +49,9 @@ def per_query(scores, rel):
         top = r[:k]
         hits = top.sum()
         out[f"prec@{k}"] = float(hits / min(k, n))
-        out[f"prec_min_kr@{k}"] = float(hits / min(k, R)) if R > 0 else 0.0
+        # ZSE-SBIR's precision_eval: hits within the top min(K, R), over min(K, R).
+        m = int(min(k, R))
+        out[f"prec_min_kr@{k}"] = float(r[:m].sum() / m) if R > 0 else 0.0
         if hits == 0:
             out[f"map@{k}"] = 0.0
             out[f"voc_map@{k}"] = 0.0
@@ -57,8 +59,8 @@ def per_query(scores, rel):
             cum = np.cumsum(top)
             prec = cum / np.arange(1, len(top) + 1)
             out[f"map@{k}"] = float((prec * top).sum() / hits)
-            # VOC within the top K: recall normalised by the hits found there.
-            out[f"voc_map@{k}"] = voc_ap(cum / hits, prec)
+            # VOC within the top K, recall normalised by min(K, R) (SAKE's eval_AP_inner).
+            out[f"voc_map@{k}"] = voc_ap(cum / min(k, R), prec)
     return out
 
 

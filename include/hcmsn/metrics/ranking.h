@@ -24,7 +24,8 @@ namespace hcmsn::metrics {
 
 /// Reusable per-thread storage (sized on first use).
 struct RankingScratch {
-  std::vector<int64_t> ranks;  // the output of rank_relevant
+  std::vector<int64_t> ranks;     // the output of rank_relevant
+  std::vector<int64_t> tie_ends;  // per relevant item: the last rank of its run of equal keys
   std::vector<double> keys;
   std::vector<uint32_t> bucket_of;
   std::vector<uint32_t> bucket_start;  // items before each bucket
@@ -41,7 +42,9 @@ void rank_relevant_bucketed(int64_t n, double lo, double hi, const int64_t* gall
 }  // namespace detail
 
 /// Fills scratch.ranks with the ascending 1-based ranks of the gallery items whose label equals
-/// `label` in the ranking of key(0..n). `num_relevant` is how many such items there are.
+/// `label` in the ranking of key(0..n), and scratch.tie_ends with the rank of the last item
+/// whose key equals theirs (= the rank itself when the key is unique). `num_relevant` is how
+/// many such items there are.
 template <typename T, typename KeyFn>
 void rank_relevant_keys(KeyFn key, int64_t n, const int64_t* gallery_labels, int64_t label,
                         int64_t num_relevant, RankingScratch& s) {

@@ -2,7 +2,8 @@
 // command that evaluates), and a human-readable table.
 //
 // JSON keys: map_all, prec@K and map@K for every requested K, num_queries, num_gallery,
-// num_queries_without_relevant, empty_queries, protocol, protocol_description, metric, curvature,
+// num_queries_without_relevant, empty_queries, protocol, protocol_description, protocol_source
+// (the evaluation code the preset reproduces, "" for none), metric, curvature,
 // seconds, per_class: { "<class>": { num_queries, num_relevant, map_all, prec@K, map@K } }.
 #pragma once
 

@@ -36,7 +36,8 @@ struct DistanceOptions {
 struct EvaluationOptions {
   std::vector<int64_t> ks = {100, 200};
   Protocol protocol;
-  EmptyQueryPolicy empty_queries = EmptyQueryPolicy::kZero;
+  /// kAuto: the protocol's own rule (Protocol::default_empty_queries).
+  EmptyQueryPolicy empty_queries = EmptyQueryPolicy::kAuto;
   /// Upper bound for the per-block distance matrix and its temporaries.
   int64_t memory_budget_bytes = int64_t{512} << 20;
   /// Show a progress bar / progress lines on stderr.
@@ -61,7 +62,7 @@ struct RetrievalResult {
   int64_t num_gallery = 0;
   int64_t num_queries_without_relevant = 0;  // R = 0; counted per `empty_queries`
   Protocol protocol;
-  EmptyQueryPolicy empty_queries = EmptyQueryPolicy::kZero;
+  EmptyQueryPolicy empty_queries = EmptyQueryPolicy::kZero;  // as applied (never kAuto)
   std::string metric;  // "poincare", "euclidean", "cosine" or "scores"
   double curvature = 0.0;
   double seconds = 0.0;

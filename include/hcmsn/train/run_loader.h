@@ -8,12 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/model/retrieval_network.h"
 #include "hcmsn/train/checkpoint.h"
 #include "hcmsn/train/run_config.h"
 #include "hcmsn/train/training_set.h"
 
 namespace hcmsn::train {
+
+/// A feature cache's rows (features, labels, modality, class names, item ids), validated.
+TrainingSet rows_of_cache(data::FeatureCache cache);
 
 /// Every row of the data source: a feature cache's rows, or an image folder's images decoded
 /// and resized to the backbone's input size (unreadable images are an error that lists them).

@@ -28,6 +28,8 @@ struct TrainingSet {
   /// The rows of the named classes, relabelled 0 … names.size() − 1 in the order given.
   /// Throws hcmsn::Error listing every name that is not a class of this set.
   TrainingSet subset_classes(const std::vector<std::string>& names) const;
+  /// The given rows, in that order, labels unchanged. Throws hcmsn::Error on an out-of-range row.
+  TrainingSet select_rows(const std::vector<int64_t>& rows) const;
   /// Rows of one modality (kSketch / kPhoto), labels unchanged.
   TrainingSet rows_of_modality(int64_t modality) const;
   /// The class name of every row, in row order (the labels as metrics::encode_labels reads them).

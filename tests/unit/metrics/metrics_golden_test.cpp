@@ -74,6 +74,7 @@ TEST(MetricsGolden, VocProtocolMatchesVocEval) {
     EvaluationOptions opt;
     opt.ks = c.ks;
     opt.protocol = Protocol::parse("voc");
+    opt.empty_queries = EmptyQueryPolicy::kZero;  // the golden means count R = 0 as 0
     const auto r = evaluate_scores(c.scores, c.labels, true, opt);
     for (size_t i = 0; i < c.expected.size(); ++i) {
       EXPECT_NEAR(r.per_query_ap[i], c.expected[i]["voc_ap"].get<double>(), 1e-12) << "query " << i;
