@@ -42,9 +42,10 @@ int run_eval_features(const EvalFeaturesOptions& o) {
       row_class, {m.data_ptr<int64_t>(), m.data_ptr<int64_t>() + all.size()}, unseen,
       train::parse_gallery_scope(o.gallery));
   if (!rows.classes_without_photos.empty() || !rows.classes_without_sketches.empty()) {
-    util::log_warn("{} evaluated class(es) lack photos in the gallery or sketches; their "
-                   "sketches are not queries",
-                   rows.classes_without_photos.size() + rows.classes_without_sketches.size());
+    util::log_warn(
+        "{} evaluated class(es) lack photos in the gallery or sketches; their "
+        "sketches are not queries",
+        rows.classes_without_photos.size() + rows.classes_without_sketches.size());
   }
   const train::TrainingSet sketches = all.select_rows(rows.queries);
   const train::TrainingSet photos = all.select_rows(rows.gallery);

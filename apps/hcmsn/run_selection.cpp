@@ -27,9 +27,8 @@ struct DataRows {
 };
 
 bool has_dataset_flags(const data::DatasetSpec& d) {
-  return !d.layout.empty() || !d.root.empty() || !d.sketch_dirs.empty() ||
-         !d.photo_dirs.empty() || !d.ndjson_dirs.empty() || !d.sketch_list.empty() ||
-         !d.photo_list.empty();
+  return !d.layout.empty() || !d.root.empty() || !d.sketch_dirs.empty() || !d.photo_dirs.empty() ||
+         !d.ndjson_dirs.empty() || !d.sketch_list.empty() || !d.photo_list.empty();
 }
 
 std::string joined(const std::vector<std::string>& names, size_t limit = 12) {
@@ -66,8 +65,8 @@ DataRows rows_of(const train::TrainingSet& set, std::string source) {
   return d;
 }
 
-train::SplitEmbeddings split_of(torch::Tensor queries, torch::Tensor gallery,
-                                const DataRows& d, const train::QueryGalleryRows& rows,
+train::SplitEmbeddings split_of(torch::Tensor queries, torch::Tensor gallery, const DataRows& d,
+                                const train::QueryGalleryRows& rows,
                                 const std::vector<std::string>& ids, double curvature) {
   train::SplitEmbeddings out;
   out.queries = std::move(queries);
@@ -92,9 +91,10 @@ train::QueryGalleryRows choose_rows(const RunSelection& s, const DataRows& d, bo
   const auto scope = train::parse_gallery_scope(s.gallery);
   auto rows = train::select_query_gallery(d.row_class, d.row_modality, classes, scope);
   if (!rows.classes_without_photos.empty()) {
-    util::log_warn("{} evaluation class(es) have sketches but no photo in the gallery, so their "
-                   "sketches are not queries: {}",
-                   rows.classes_without_photos.size(), joined(rows.classes_without_photos));
+    util::log_warn(
+        "{} evaluation class(es) have sketches but no photo in the gallery, so their "
+        "sketches are not queries: {}",
+        rows.classes_without_photos.size(), joined(rows.classes_without_photos));
   }
   if (!rows.classes_without_sketches.empty()) {
     util::log_warn("{} evaluation class(es) have no sketch: {}",

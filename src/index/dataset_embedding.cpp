@@ -107,8 +107,8 @@ ItemEmbeddings embed_dataset_items(const Embedder& embedder,
     bar.advance(count);
   }
   bar.finish();
-  const torch::Tensor rows = parts.empty() ? torch::empty({0, embedder.dim()}, torch::kFloat32)
-                                           : torch::cat(parts);
+  const torch::Tensor rows =
+      parts.empty() ? torch::empty({0, embedder.dim()}, torch::kFloat32) : torch::cat(parts);
   // Back to item order.
   std::vector<int64_t> perm(order.size());
   for (size_t r = 0; r < order.size(); ++r) perm[r] = static_cast<int64_t>(r);

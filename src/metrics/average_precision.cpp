@@ -83,8 +83,7 @@ QueryMetrics query_metrics(const int64_t* ranks, int64_t num_relevant, int64_t g
     }
     if (hits == 0) continue;
     if (voc) {
-      m.map_at[j] =
-          interpolated_sum(prec, hits) / static_cast<double>(std::min(k, num_relevant));
+      m.map_at[j] = interpolated_sum(prec, hits) / static_cast<double>(std::min(k, num_relevant));
     } else if (grouped) {
       m.map_at[j] = grouped_sum(tie_ends, hits, cut) / static_cast<double>(hits);
     } else {

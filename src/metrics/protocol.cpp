@@ -49,8 +49,8 @@ Protocol parse_variants(const std::string& name) {
     if (plus == std::string::npos) break;
     start = plus + 1;
   }
-  HCMSN_CHECK(!(p.ap == ApInterpolation::kVoc && p.ties == TieHandling::kGrouped),
-              "protocol '", name, "': 'voc' and 'tie-groups' do not combine (no published ",
+  HCMSN_CHECK(!(p.ap == ApInterpolation::kVoc && p.ties == TieHandling::kGrouped), "protocol '",
+              name, "': 'voc' and 'tie-groups' do not combine (no published ",
               "code interpolates over tie groups); use one of them");
   return p;
 }
@@ -97,9 +97,8 @@ std::string Protocol::description() const {
     s += "mAP@K: (1/h_K) sum_{r_i<=K} i/r_i, divided by the relevant items found in the top K "
          "(0 if none). ";
   }
-  s += precision == PrecisionDenominator::kMinKR
-           ? "Prec@K: hits in the top min(K, R) / min(K, R). "
-           : "Prec@K: hits in the top K / min(K, N). ";
+  s += precision == PrecisionDenominator::kMinKR ? "Prec@K: hits in the top min(K, R) / min(K, R). "
+                                                 : "Prec@K: hits in the top K / min(K, N). ";
   s += averaging == Averaging::kClass ? "Averaged per query class, then over classes. "
                                       : "Averaged over queries. ";
   s += groups ? "Order within ties (the top-K cut): gallery index."

@@ -114,8 +114,8 @@ void rank_block(const KeySpec& spec, const torch::Tensor& raw_block, int64_t beg
         };
         rank_relevant_keys<T>(key, n, labels.gallery.data(), label, r, scratch);
       }
-      const QueryMetrics m = query_metrics(scratch.ranks.data(), r, n, options.ks,
-                                           options.protocol, ap_scratch, scratch.tie_ends.data());
+      const QueryMetrics m = query_metrics(scratch.ranks.data(), r, n, options.ks, options.protocol,
+                                           ap_scratch, scratch.tie_ends.data());
       pq.ap[static_cast<size_t>(q)] = m.ap_all;
       for (size_t j = 0; j < options.ks.size(); ++j) {
         pq.prec[j][static_cast<size_t>(q)] = m.prec_at[j];

@@ -66,8 +66,8 @@ std::vector<std::string> evaluation_classes(const std::string& which,
                                             const std::vector<std::string>& seen,
                                             const std::vector<std::string>& unseen,
                                             const std::vector<std::string>& all_classes) {
-  HCMSN_CHECK(which == "unseen" || which == "seen" || which == "all", "unknown class set '",
-              which, "': use unseen, seen or all");
+  HCMSN_CHECK(which == "unseen" || which == "seen" || which == "all", "unknown class set '", which,
+              "': use unseen, seen or all");
   if (which == "all") {
     if (seen.empty() && unseen.empty()) return all_classes;
     std::vector<std::string> out = seen;
@@ -83,8 +83,7 @@ std::vector<std::string> evaluation_classes(const std::string& which,
 
 QueryGalleryRows select_query_gallery(const std::vector<std::string>& row_class,
                                       const std::vector<int64_t>& row_modality,
-                                      const std::vector<std::string>& classes,
-                                      GalleryScope scope) {
+                                      const std::vector<std::string>& classes, GalleryScope scope) {
   HCMSN_CHECK(row_class.size() == row_modality.size(), "got ", row_class.size(),
               " class names for ", row_modality.size(), " rows");
   const std::set<std::string> wanted(classes.begin(), classes.end());

@@ -114,8 +114,8 @@ class CliCrossDataset : public ::testing::Test {
     auto r = test::run_cli("eval --quiet --run '" + run() + "' " + selection + " --json '" +
                            path(tag + ".json") + "'");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    r = test::run_cli("embed --quiet --run '" + run() + "' " + selection + " --out '" +
-                      path(tag) + "'");
+    r = test::run_cli("embed --quiet --run '" + run() + "' " + selection + " --out '" + path(tag) +
+                      "'");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return {read_json(path(tag + ".json")), read_export(path(tag))};
   }
@@ -149,10 +149,10 @@ TEST_F(CliCrossDataset, DatasetFlagsGoThroughTheRunsFrontEnd) {
   EXPECT_NEAR(flags["map_all"].get<double>(), folder["map_all"].get<double>(), 1e-3);
   // With an unseen list the default is those classes.
   io::write_labels(path("two_unseen.txt"), {e.query_labels.front(), e.query_labels.back()});
-  const auto [unseen, u] = eval_and_embed("--sketch-dir '" + other() + "/sketch' --photo-dir '" +
-                                              other() + "/photo' --unseen '" +
-                                              path("two_unseen.txt") + "'",
-                                          "flags_unseen");
+  const auto [unseen, u] =
+      eval_and_embed("--sketch-dir '" + other() + "/sketch' --photo-dir '" + other() +
+                         "/photo' --unseen '" + path("two_unseen.txt") + "'",
+                     "flags_unseen");
   EXPECT_EQ(unseen["per_class"].size(), 2u);
   EXPECT_EQ(unseen["num_gallery"], 2 * 3);
   EXPECT_NEAR(unseen["map_all"].get<double>(), brute_force_map(u), 1e-6);

@@ -73,8 +73,7 @@ TEST(AveragePrecision, TieGroupsShareThePrecisionAtTheGroupEnd) {
   EXPECT_DOUBLE_EQ(m.prec_at[1], 2.0 / 3.0);  // the cut takes the lower gallery index first
   // Two relevant items in one group: both get 2/2 (group of ranks 1-2).
   std::vector<int64_t> both = {1, 2}, both_ends = {2, 2};
-  EXPECT_DOUBLE_EQ(query_metrics(both.data(), 2, 6, {1}, p, scratch, both_ends.data()).ap_all,
-                   1.0);
+  EXPECT_DOUBLE_EQ(query_metrics(both.data(), 2, 6, {1}, p, scratch, both_ends.data()).ap_all, 1.0);
 }
 
 TEST(AveragePrecision, NoRelevantItemsGiveZero) {
@@ -137,7 +136,8 @@ Brute brute_force(const std::vector<float>& keys, const std::vector<int64_t>& gl
   }
   const auto R = static_cast<int64_t>(p_at_rel.size());
   b.grouped = grouped_ap(keys, order, glabels, label, n);
-  for (int64_t K : ks) b.grouped_map.push_back(grouped_ap(keys, order, glabels, label, std::min(K, n)));
+  for (int64_t K : ks)
+    b.grouped_map.push_back(grouped_ap(keys, order, glabels, label, std::min(K, n)));
   for (int64_t i = 0; i < R; ++i) {
     b.ap += p_at_rel[i] / R;
     b.voc += *std::max_element(p_at_rel.begin() + i, p_at_rel.end()) / R;
@@ -196,8 +196,8 @@ TEST(AveragePrecision, FastPathEqualsBruteForceWithTies) {
 
 TEST(Protocol, NamesRoundTripAndUnknownNamesAreRejected) {
   for (const std::string name :
-       {"standard", "voc", "class-balanced", "prec-min-kr", "tie-groups", "sake", "zse-sbir",
-        "sem-pcyc", "voc+class-balanced+prec-min-kr", "class-balanced+tie-groups"}) {
+       {"standard", "voc", "class-balanced", "prec-min-kr", "sake", "zse-sbir", "sem-pcyc",
+        "voc+class-balanced+prec-min-kr", "class-balanced+tie-groups"}) {
     EXPECT_EQ(Protocol::parse(name).name(), name);
   }
   // The presets are their variants: either spelling gives the same protocol and name.

@@ -46,7 +46,8 @@ RetrievalResult evaluate_case(const nlohmann::json& c, const std::string& preset
                              test::to_tensor(c["gallery"]).to(torch::kFloat64), labels, d, opt);
 }
 
-void expect_near_unless_null(const nlohmann::json& expected, double actual, const std::string& what) {
+void expect_near_unless_null(const nlohmann::json& expected, double actual,
+                             const std::string& what) {
   if (expected.is_null()) return;  // NaN in the reference (SAKE on a class without photos)
   EXPECT_NEAR(actual, expected.get<double>(), kTol) << what;
 }
@@ -102,8 +103,9 @@ TEST(ProtocolGoldenData, PresetsDisagreeWhereTheirRulesDiffer) {
   // min(K, R) normalisation: voc's mAP@200 below the standard one.
   EXPECT_GT(value("no_ties", "standard", "map@200") - value("no_ties", "voc", "map@200"), 0.01);
   // ZSE-SBIR's Prec@K over min(K, R) vs SAKE's over K.
-  EXPECT_GT(std::abs(value("no_ties", "zse-sbir", "prec@200") - value("no_ties", "voc", "prec@200")),
-            0.05);
+  EXPECT_GT(
+      std::abs(value("no_ties", "zse-sbir", "prec@200") - value("no_ties", "voc", "prec@200")),
+      0.05);
   // Class averaging.
   EXPECT_GT(std::abs(value("no_ties", "sake", "map_all") - value("no_ties", "voc", "map_all")),
             1e-4);

@@ -15,6 +15,7 @@
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/io/state_dict.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/vision/classifier_head.h"
 #include "hcmsn/vision/imagenet_classes.h"
 #include "hcmsn/vision/mobilenet_v2.h"
 #include "support/test_support.h"
@@ -48,6 +49,24 @@ torch::Tensor test_image_batch(const ClassifierBackboneImpl& net) {
         data::decode_image_file(hcmsn::test::shared("weights/test_images/" + image)), transform));
   }
   return data::to_backbone_input(torch::stack(pixels), transform);
+}
+
+// The teacher of knowledge preservation: the classifier read alone, applied to the pooled
+// features, gives the full network's logits (an independent path: the module's own forward).
+TEST(PretrainedTest, ClassifierHeadOnPooledFeaturesEqualsTheNetworksLogits) {
+  SKIP_WITHOUT_SHARED_WEIGHTS();
+  const auto net = load_pretrained_backbone("mobilenet_v2", weights_file("safetensors"));
+  torch::NoGradGuard no_grad;
+  const auto x = test_image_batch(*net).narrow(0, 0, 4);
+  const auto head = read_classifier_head("mobilenet_v2", weights_file("pth"));
+  EXPECT_EQ(head.weight.sizes(), (std::vector<int64_t>{1000, 1280}));
+  const auto diff = (head.logits(net->forward(x)) - net->logits(x)).abs().max().item<float>();
+  EXPECT_LT(diff, 1e-3f);
+  EXPECT_TRUE(contains(error_of([] { read_classifier_head("vgg16", weights_file("pth")); }),
+                       "mobilenet_v2 or resnet50"));
+  EXPECT_TRUE(contains(error_of([] { read_classifier_head("resnet50", weights_file("pth")); }),
+                       "fc.weight"));
+  EXPECT_TRUE(contains(error_of([&] { head.logits(torch::zeros({2, 7})); }), "(N, 1280)"));
 }
 
 TEST(PretrainedTest, NamesAndUnknownName) {
