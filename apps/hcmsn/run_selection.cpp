@@ -1,5 +1,6 @@
 #include "run_selection.h"
 
+#include "hcmsn/train/run_config.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -18,6 +19,15 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
   cmd->add_option("--features", s.features, "evaluate on this feature cache instead");
   cmd->add_option("--images", s.images, "evaluate on this image folder instead");
   cmd->add_flag("--quiet", s.quiet, "no progress output");
+}
+
+void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s) {
+  guard.input("--run", s.run).input("--features", s.features).input("--images", s.images);
+  // Without an override the run's own data is read: a feature cache or an image folder that may
+  // live anywhere. (A run folder without a config fails here as it would in embed_selection.)
+  if (s.features.empty() && s.images.empty()) {
+    guard.input("the run's data", train::read_run_config(s.run).data.path);
+  }
 }
 
 train::SplitEmbeddings embed_selection(const RunSelection& s) {

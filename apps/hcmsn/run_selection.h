@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/train/retrieval_eval.h"
 
 namespace hcmsn::cli {
@@ -20,6 +21,10 @@ struct RunSelection {
 
 /// Adds --run (required), --checkpoint, --classes, --features, --images and --quiet.
 void add_selection_options(CLI::App* cmd, RunSelection& s);
+
+/// Declares what the selection reads: the run folder (nothing may be written inside it) and the
+/// --features or --images that replace its data.
+void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s);
 
 /// The selected classes' sketch and photo embeddings under the selected weights.
 train::SplitEmbeddings embed_selection(const RunSelection& s);
