@@ -3,19 +3,21 @@
 //
 // Class names: --classes FILE (line i = class i); without it, imagenet_classes.txt beside the
 // weights file when present; otherwise only class indices are printed (and "class" is "").
-#include <cstdio>
-#include <iostream>
+#include <fmt/format.h>
+
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "commands.h"
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/transforms.h"
-#include "hcmsn/util/atomic_file.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/vision/imagenet_classes.h"
 #include "hcmsn/vision/pretrained.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -27,16 +29,24 @@ struct CheckBackboneOptions {
   bool no_tf_same = false;
   std::vector<std::string> images;
   std::string json_out;
+  bool force = false;
 };
 
 constexpr int64_t kTop = 5;
 
 int run_check_backbone(const CheckBackboneOptions& o) {
+  const std::string classes_path =
+      o.classes.empty() ? vision::default_class_names_path(o.weights) : o.classes;
+  io::OutputGuard(o.force)
+      .inputs("image", o.images)
+      .input("--weights", o.weights)
+      .input(o.classes.empty() ? "class-name file" : "--classes", classes_path)
+      .output_or_stdout("--json", o.json_out, io::OutputKind::json())
+      .check();
+
   vision::BackboneFactoryOptions factory;
   factory.tf_same_padding = !o.no_tf_same;
   const auto backbone = vision::load_pretrained_backbone(o.backbone, o.weights, factory);
-  const std::string classes_path =
-      o.classes.empty() ? vision::default_class_names_path(o.weights) : o.classes;
   std::vector<std::string> names;
   if (!classes_path.empty()) {
     names = vision::read_class_names(classes_path);
@@ -61,6 +71,7 @@ int run_check_backbone(const CheckBackboneOptions& o) {
   }
 
   torch::NoGradGuard no_grad;
+  std::ostream& table = human_output(o.json_out);
   nlohmann::json report = nlohmann::json::array();
   for (size_t i = 0; i < o.images.size(); ++i) {
     const auto x = data::to_backbone_input(pixels[i].unsqueeze(0), transform);
@@ -69,24 +80,18 @@ int run_check_backbone(const CheckBackboneOptions& o) {
     const auto values = std::get<0>(top);
     const auto indices = std::get<1>(top);
     nlohmann::json entries = nlohmann::json::array();
-    std::printf("%s\n", o.images[i].c_str());
+    table << o.images[i] << "\n";
     for (int64_t k = 0; k < values.size(0); ++k) {
       const int64_t index = indices[k].item<int64_t>();
       const double prob = values[k].item<double>();
       const std::string name = names.empty() ? "" : names[static_cast<size_t>(index)];
-      std::printf("  %ld. %5ld  %.4f  %s\n", static_cast<long>(k + 1), static_cast<long>(index),
-                  prob, name.c_str());
+      table << fmt::format("  {}. {:5}  {:.4f}  {}\n", k + 1, index, prob, name);
       entries.push_back({{"index", index}, {"class", name}, {"prob", prob}});
     }
     report.push_back({{"image", o.images[i]}, {"top5", entries}});
   }
-  std::fflush(stdout);
-  if (o.json_out == "-") {
-    std::cout << report.dump(2) << "\n";
-  } else if (!o.json_out.empty()) {
-    util::write_file_atomic(o.json_out, report.dump(2) + "\n");
-    util::log_info("wrote {}", o.json_out);
-  }
+  table << std::flush;
+  write_json_output(o.json_out, report);
   return 0;
 }
 
@@ -108,8 +113,8 @@ void add_check_backbone_command(CLI::App& app, int& exit_code) {
                   "weights if present, else indices only)");
   cmd->add_flag("--no-tf-same", o->no_tf_same,
                 "mobilenet_v2: torchvision's symmetric padding instead of TF-SAME");
-  cmd->add_option("--json", o->json_out,
-                  "also write [{image, top5: [{index, class, prob}]}] to FILE ('-' = stdout)");
+  add_json_option(cmd, o->json_out, "[{image, top5: [{index, class, prob}]}]");
+  add_force_flag(cmd, o->force, "an existing --json FILE");
   cmd->add_option("images", o->images, "image files (.png, .jpg, .bmp)")->required();
   cmd->callback([o, &exit_code] { exit_code = run_check_backbone(*o); });
 }

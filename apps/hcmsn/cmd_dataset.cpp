@@ -1,15 +1,13 @@
 // hcmsn dataset: reads a benchmark dataset (official layout, list files, extra folders) and prints
 // its summary: classes, counts per split and modality, missing files, out-of-split items.
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <string>
 
 #include "commands.h"
 #include "dataset_flags.h"
 #include "hcmsn/data/dataset.h"
-#include "hcmsn/util/atomic_file.h"
-#include "hcmsn/util/check.h"
+#include "hcmsn/io/output_guard.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -17,13 +15,17 @@ namespace {
 struct DatasetCommandOptions {
   data::DatasetSpec spec;
   std::string json;
+  bool force = false;
 };
 
 int run_dataset(const DatasetCommandOptions& o) {
   const data::Dataset dataset = data::build_dataset(o.spec);
+  io::OutputGuard guard(o.force);
+  add_dataset_inputs(guard, o.spec, dataset);
+  guard.output_or_stdout("--json", o.json, io::OutputKind::json()).check();
   const data::DatasetSummary summary = data::summarize(dataset);
-  std::cout << summary.to_table() << std::flush;
-  if (!o.json.empty()) util::write_file_atomic(o.json, summary.to_json().dump(2) + "\n");
+  human_output(o.json) << summary.to_table() << std::flush;
+  write_json_output(o.json, summary.to_json());
   return 0;
 }
 
@@ -39,7 +41,8 @@ void add_dataset_command(CLI::App& app, int& exit_code) {
       "(sketch/, photo/). Class names are matched by their normalised key (lower case, runs of "
       "spaces, '_' and '-' as one '_').");
   add_dataset_flags(*cmd, o->spec);
-  cmd->add_option("--json", o->json, "also write the summary as JSON to this file");
+  add_json_option(cmd, o->json, "the summary");
+  add_force_flag(cmd, o->force, "an existing --json FILE");
   cmd->callback([o, &exit_code] { exit_code = run_dataset(*o); });
 }
 

@@ -44,6 +44,10 @@ void add_demo_command(CLI::App& app, int& exit_code) {
       "generate the dataset again even when OUT/data matches");
   cmd->add_flag(
       "--quiet", [o](int64_t) { o->progress = false; }, "no progress bars");
+  cmd->add_flag("--force", o->force,
+                "use OUT/data, OUT/run and OUT/run-euclidean (deleted and refilled) even when the "
+                "demo did not write them, and replace OUT's metrics.json, report.html and "
+                "gallery.hcmsn whatever they hold");
   cmd->callback([o, &exit_code] { exit_code = run_demo_command(*o); });
 }
 

@@ -6,9 +6,11 @@
 #include "commands.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/semantic/class_embedder.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -19,6 +21,7 @@ struct EmbedClassesOptions {
   std::string pooling = "name-mean";
   bool normalize = false;
   int64_t batch_size = 64;
+  bool force = false;
 };
 
 /// EMB.npy → EMB.classes.txt (as the files in ../shared/data/embeddings).
@@ -30,6 +33,13 @@ std::string classes_path_for(const std::string& npy) {
 }
 
 int run_embed_classes(const EmbedClassesOptions& o) {
+  const std::string classes_out = classes_path_for(o.out);
+  io::OutputGuard(o.force)
+      .input("--classes", o.classes)
+      .input("--bert", o.bert_dir)
+      .output("--out", o.out, io::OutputKind::npy())
+      .output("--out's class list", classes_out, io::OutputKind::text())
+      .check();
   const auto names = io::read_labels(o.classes);
   HCMSN_CHECK(!names.empty(), o.classes, " lists no class");
   std::set<std::string> seen;
@@ -47,7 +57,6 @@ int run_embed_classes(const EmbedClassesOptions& o) {
   const auto embedder = semantic::ClassEmbedder::load(o.bert_dir, options);
   const torch::Tensor emb = embedder.embed(names);
   io::write_npy(o.out, emb);
-  const std::string classes_out = classes_path_for(o.out);
   io::write_labels(classes_out, names);
   util::log_info("wrote {} ({} x {}, template '{}', pooling {}{}) and {}", o.out, emb.size(0),
                  emb.size(1), o.text_template, o.pooling, o.normalize ? ", L2-normalised" : "",
@@ -80,6 +89,7 @@ void add_embed_classes_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch-size", o->batch_size, "class names per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_force_flag(cmd, o->force, "an existing --out or its class list");
   cmd->callback([o, &exit_code] { exit_code = run_embed_classes(*o); });
 }
 

@@ -8,12 +8,14 @@
 #include "commands.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/train/retrieval_eval.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 #include "result_output.h"
 #include "run_selection.h"
 
@@ -27,6 +29,9 @@ struct EvalCommandOptions {
 };
 
 int run_eval(const EvalCommandOptions& o) {
+  io::OutputGuard guard = result_output_guard(o.output);
+  add_selection_inputs(guard, o.selection);
+  guard.check();
   const auto split = embed_selection(o.selection);
   metrics::EvaluationOptions eval;
   eval.ks = o.output.ks;
@@ -39,14 +44,28 @@ int run_eval(const EvalCommandOptions& o) {
 struct EmbedCommandOptions {
   RunSelection selection;
   std::string out;
+  bool force = false;
 };
 
 int run_embed(const EmbedCommandOptions& o) {
-  const auto split = embed_selection(o.selection);
-  std::filesystem::create_directories(o.out);
   const auto path = [&](const char* name) {
     return (std::filesystem::path(o.out) / name).string();
   };
+  io::OutputGuard guard(o.force);
+  add_selection_inputs(guard, o.selection);
+  guard.output("--out", o.out, io::OutputKind::folder());
+  for (const char* name : {"queries.npy", "gallery.npy"}) {
+    guard.output(std::string("--out's ") + name, path(name), io::OutputKind::npy());
+  }
+  for (const char* name :
+       {"query_labels.txt", "gallery_labels.txt", "query_ids.txt", "gallery_ids.txt"}) {
+    guard.output(std::string("--out's ") + name, path(name), io::OutputKind::text());
+  }
+  guard.output("--out's embedding.json", path("embedding.json"), io::OutputKind::json());
+  guard.check();
+
+  const auto split = embed_selection(o.selection);
+  std::filesystem::create_directories(o.out);
   io::write_npy(path("queries.npy"), split.queries);
   io::write_labels(path("query_labels.txt"), split.query_labels);
   io::write_npy(path("gallery.npy"), split.gallery);
@@ -93,7 +112,10 @@ void add_embed_command(CLI::App& app, int& exit_code) {
       "Export a trained run's sketch (query) and photo (gallery) embeddings as .npy with "
       "label files, ready for hcmsn metrics.");
   add_selection_options(cmd, o->selection);
-  cmd->add_option("--out", o->out, "output folder")->required();
+  cmd->add_option("--out", o->out,
+                  "output folder (created if missing; may not lie inside the run folder)")
+      ->required();
+  add_force_flag(cmd, o->force, "an existing file of --out that embed writes");
   cmd->callback([o, &exit_code] { exit_code = run_embed(*o); });
 }
 

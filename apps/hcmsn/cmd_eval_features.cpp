@@ -27,6 +27,10 @@ struct EvalFeaturesOptions {
 };
 
 int run_eval_features(const EvalFeaturesOptions& o) {
+  result_output_guard(o.output)
+      .input("--features", o.features)
+      .input("--unseen", o.unseen_file)
+      .check();
   HCMSN_CHECK(o.split.empty() != o.unseen_file.empty(),
               "give the evaluation classes with --split NAME or --unseen FILE (one of them)");
   std::vector<std::string> unseen;

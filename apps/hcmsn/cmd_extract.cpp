@@ -12,11 +12,13 @@
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/features/feature_extractor.h"
 #include "hcmsn/io/checked_file.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/vision/pretrained.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -31,6 +33,7 @@ struct ExtractCommandOptions {
   bool no_tf_same = false;
   bool no_resume = false;
   bool quiet = false;
+  bool force = false;
   std::string stats_json;
   features::ExtractOptions extract;
 };
@@ -49,6 +52,17 @@ int run_extract(ExtractCommandOptions& o) {
   HCMSN_CHECK(!o.weights.empty(), "give the backbone's weights with --weights");
   util::install_interrupt_handler();
   const data::Dataset dataset = data::build_dataset(o.spec);
+  o.extract.work_dir = o.no_resume ? "" : o.out + ".partial";
+  io::OutputGuard guard(o.force);
+  add_dataset_inputs(guard, o.spec, dataset);
+  guard.input("--weights", o.weights)
+      .output("--out", o.out, io::OutputKind::hcmsn_file(data::kFeatureCacheKind))
+      .output("--out's unreadable list", o.out + ".unreadable.tsv", io::OutputKind::text())
+      // The resume folder is emptied when the items or settings change and deleted at the end.
+      .output("--out's resume folder", o.extract.work_dir,
+              io::OutputKind::owned_folder("fingerprint.json"))
+      .output_or_stdout("--stats-json", o.stats_json, io::OutputKind::json())
+      .check();
   const data::DatasetSummary summary = data::summarize(dataset);
   if (!o.quiet) std::cerr << summary.to_table() << std::flush;
 
@@ -58,7 +72,6 @@ int run_extract(ExtractCommandOptions& o) {
   o.extract.transform.size = backbone->input_options().image_size;
   o.extract.weights_id = weights_id(o.weights);
   o.extract.show_progress = !o.quiet;
-  o.extract.work_dir = o.no_resume ? "" : o.out + ".partial";
 
   nlohmann::json meta = {{"dataset", summary.to_json()},
                          {"split", dataset.split},
@@ -88,16 +101,13 @@ int run_extract(ExtractCommandOptions& o) {
   util::log_info("wrote {}: {} rows × {} features ({} computed at {:.1f} images/s, {} reused)",
                  o.out, result.cache.size(), result.cache.dim(), result.computed_items, rate,
                  result.reused_items);
-  if (!o.stats_json.empty()) {
-    const nlohmann::json stats = {{"rows", result.cache.size()},
-                                  {"dim", result.cache.dim()},
-                                  {"computed", result.computed_items},
-                                  {"reused", result.reused_items},
-                                  {"unreadable", result.unreadable.size()},
-                                  {"seconds", result.seconds},
-                                  {"images_per_second", rate}};
-    util::write_file_atomic(o.stats_json, stats.dump(2) + "\n");
-  }
+  write_json_output(o.stats_json, {{"rows", result.cache.size()},
+                                   {"dim", result.cache.dim()},
+                                   {"computed", result.computed_items},
+                                   {"reused", result.reused_items},
+                                   {"unreadable", result.unreadable.size()},
+                                   {"seconds", result.seconds},
+                                   {"images_per_second", rate}});
   return 0;
 }
 
@@ -133,7 +143,8 @@ void add_extract_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-tf-same", o->no_tf_same,
                 "MobileNetV2 with torchvision's padding instead of TF-SAME");
   cmd->add_flag("--no-resume", o->no_resume, "keep no chunks (no resume after interruption)");
-  cmd->add_option("--stats-json", o->stats_json, "write counts, seconds and images/s as JSON");
+  add_json_option(cmd, o->stats_json, "counts, seconds and images/s", "--stats-json");
+  add_force_flag(cmd, o->force, "an existing --out, --stats-json or resume folder (--out.partial)");
   cmd->add_flag("--quiet", o->quiet, "no summary table and no progress bar");
   cmd->callback([o, &exit_code] { exit_code = run_extract(*o); });
 }

@@ -8,9 +8,11 @@
 #include "hcmsn/index/gallery.h"
 #include "hcmsn/index/indexer.h"
 #include "hcmsn/index/photo_list.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -23,17 +25,34 @@ struct IndexCommandOptions {
   std::string out;
   bool add = false;
   bool quiet = false;
+  bool force = false;
   index::EmbedderOptions embedder;
 };
 
 int run_index(const IndexCommandOptions& o) {
   std::error_code ec;
   const bool exists = fs::exists(o.out, ec);
-  HCMSN_CHECK(!exists || o.add, "gallery '", o.out,
-              "' already exists; pass --add to add photos to it, or remove it first");
+  std::vector<index::GalleryEntry> photos = index::list_photos(o.photos);
+  {
+    std::vector<std::string> paths;
+    paths.reserve(photos.size());
+    for (const auto& p : photos) paths.push_back(p.path);
+    // With --add the gallery is read and rewritten: it is the output, not an input.
+    io::OutputGuard(o.force)
+        .input("--run", o.run)
+        .input("--photos", o.photos)
+        .inputs("photo", paths)
+        .output("--out", o.out, io::OutputKind::hcmsn_file(index::kGalleryKind))
+        .output("--out's unreadable list", o.out + ".unreadable.tsv", io::OutputKind::text())
+        .check();
+  }
+  HCMSN_CHECK(!exists || o.add || o.force, "gallery '", o.out,
+              "' already exists; pass --add to add photos to it, --force to replace it, or remove "
+              "it first");
+  const bool extend = exists && o.add;
   index::Gallery gallery;
   std::shared_ptr<const index::Embedder> embedder;
-  if (exists) {
+  if (extend) {
     gallery = index::load_gallery(o.out);
     embedder = index::Embedder::from_spec(gallery.embedder, o.run);
   } else {
@@ -41,7 +60,6 @@ int run_index(const IndexCommandOptions& o) {
     embedder = index::Embedder::from_run(o.run, o.embedder);
     gallery = index::new_gallery(*embedder);
   }
-  std::vector<index::GalleryEntry> photos = index::list_photos(o.photos);
   const size_t listed = photos.size();
   const index::AddPhotosResult r =
       index::add_photos(gallery, *embedder, std::move(photos), !o.quiet);
@@ -56,13 +74,13 @@ int run_index(const IndexCommandOptions& o) {
     util::log_warn("{} unreadable photo(s) left out; listed in {}.unreadable.tsv",
                    r.unreadable.size(), o.out);
   }
-  HCMSN_CHECK(r.added > 0 || (exists && r.unreadable.empty()), "no photo could be added to '",
+  HCMSN_CHECK(r.added > 0 || (extend && r.unreadable.empty()), "no photo could be added to '",
               o.out, "'", r.unreadable.empty() ? "" : " (see the .unreadable.tsv list)");
   index::save_gallery(o.out, gallery);
   const double embedded = static_cast<double>(r.added + r.unreadable.size());
   util::log_info(
       "{} {}: {} photos added ({:.1f} photos/s), {} in all, {} classes, {} dimensions, c = {:g}",
-      exists ? "updated" : "wrote", o.out, r.added, r.seconds > 0 ? embedded / r.seconds : 0.0,
+      extend ? "updated" : "wrote", o.out, r.added, r.seconds > 0 ? embedded / r.seconds : 0.0,
       gallery.size(), gallery.class_names().size(), gallery.dim(), gallery.curvature);
   return 0;
 }
@@ -86,6 +104,9 @@ void add_index_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--checkpoint", o->embedder.checkpoint, "best or last")->capture_default_str();
   cmd->add_option("--batch", o->embedder.batch, "photos per forward pass")->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
+  add_force_flag(cmd, o->force,
+                 "an existing --out (without --add: start a new gallery there) or its "
+                 "unreadable list");
   cmd->callback([o, &exit_code] { exit_code = run_index(*o); });
 }
 

@@ -1,17 +1,15 @@
 // hcmsn metrics: retrieval metrics from embeddings or a score matrix.
-#include <unistd.h>
-
-#include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
-#include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -30,9 +28,19 @@ struct MetricsOptions {
   int64_t memory_budget_mb = 512;
   bool per_class = false;
   bool quiet = false;
+  bool force = false;
 };
 
 int run_metrics(const MetricsOptions& o) {
+  io::OutputGuard(o.force)
+      .input("--queries", o.queries)
+      .input("--query-labels", o.query_labels)
+      .input("--gallery", o.gallery)
+      .input("--gallery-labels", o.gallery_labels)
+      .input("--scores", o.scores)
+      .output_or_stdout("--json", o.json_out, io::OutputKind::json())
+      .output("--per-query", o.per_query_out, io::OutputKind::npy())
+      .check();
   metrics::EvaluationOptions eval;
   eval.ks = o.ks;
   eval.protocol = metrics::Protocol::parse(o.protocol);
@@ -71,11 +79,8 @@ int run_metrics(const MetricsOptions& o) {
     util::log_warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
                    result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
   }
-  std::cout << metrics::format_table(result, o.per_class);
-  if (!o.json_out.empty()) {
-    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
-    util::log_info("wrote {}", o.json_out);
-  }
+  human_output(o.json_out) << metrics::format_table(result, o.per_class);
+  write_json_output(o.json_out, metrics::to_json(result));
   if (!o.per_query_out.empty()) {
     io::write_npy(o.per_query_out, torch::tensor(result.per_query_ap, torch::kFloat64));
     util::log_info("wrote per-query AP to {}", o.per_query_out);
@@ -111,7 +116,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--json", o->json_out, "write the results (with per-class figures) as JSON");
+  add_json_option(cmd, o->json_out, "the results (with per-class figures)");
   cmd->add_option("--per-query", o->per_query_out, "write every query's AP as a .npy vector");
   cmd->add_option("--empty-queries", o->empty_queries,
                   "queries whose class has no gallery item: the protocol's rule (auto: skip for sake "
@@ -122,6 +127,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
+  add_force_flag(cmd, o->force, "an existing --json or --per-query file");
   cmd->callback([o, &exit_code] { exit_code = run_metrics(*o); });
 }
 

@@ -6,12 +6,14 @@
 #include <memory>
 
 #include "commands.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/metrics/chance.h"
 #include "hcmsn/report/run_report.h"
 #include "hcmsn/train/run_config.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 #include "run_selection.h"
 
 namespace hcmsn::cli {
@@ -25,6 +27,7 @@ struct ReportCommandOptions {
   std::string title = "hcmsn report";
   std::string summary;
   bool quiet = false;
+  bool force = false;
 };
 
 nlohmann::json read_history(const std::string& run_dir) {
@@ -41,6 +44,13 @@ int run_report(const ReportCommandOptions& o) {
   HCMSN_CHECK(!o.runs.empty(), "give at least one --run");
   HCMSN_CHECK(o.names.empty() || o.names.size() == o.runs.size(),
               "give one --name per --run (or none)");
+  io::OutputGuard guard(o.force);
+  for (const auto& run : o.runs) {
+    RunSelection selection;
+    selection.run = run;
+    add_selection_inputs(guard, selection);
+  }
+  guard.output("--out", o.out, io::OutputKind::html()).check();
   std::vector<report::ReportRun> runs;
   for (size_t i = 0; i < o.runs.size(); ++i) {
     RunSelection selection;
@@ -80,6 +90,7 @@ void add_report_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--title", o->title, "the report's title")->capture_default_str();
   cmd->add_option("--summary", o->summary, "a paragraph under the title");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
+  add_force_flag(cmd, o->force, "an existing --out file");
   cmd->callback([o, &exit_code] { exit_code = run_report(*o); });
 }
 

@@ -8,8 +8,10 @@
 #include "hcmsn/data/synthetic_embeddings.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -18,6 +20,7 @@ struct SynthOptions {
   data::SyntheticEmbeddingOptions data;
   std::string dtype = "float32";
   std::string out = "example";
+  bool force = false;
 };
 
 std::vector<std::string> class_names(const std::vector<int64_t>& ids) {
@@ -29,11 +32,18 @@ std::vector<std::string> class_names(const std::vector<int64_t>& ids) {
 
 int run_synth(SynthOptions o) {
   o.data.dtype = o.dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
+  const std::string dir = o.out + "/";
+  io::OutputGuard(o.force)
+      .output("--out", o.out, io::OutputKind::folder())
+      .output("--out's queries.npy", dir + "queries.npy", io::OutputKind::npy())
+      .output("--out's gallery.npy", dir + "gallery.npy", io::OutputKind::npy())
+      .output("--out's query_labels.txt", dir + "query_labels.txt", io::OutputKind::text())
+      .output("--out's gallery_labels.txt", dir + "gallery_labels.txt", io::OutputKind::text())
+      .check();
   const auto e = data::make_synthetic_embeddings(o.data);
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
   HCMSN_CHECK(!ec, "cannot create directory '", o.out, "': ", ec.message());
-  const std::string dir = o.out + "/";
   io::write_npy(dir + "queries.npy", e.queries);
   io::write_npy(dir + "gallery.npy", e.gallery);
   io::write_labels(dir + "query_labels.txt", class_names(e.query_labels));
@@ -54,6 +64,7 @@ void add_synth_embeddings_command(CLI::App& app, int& exit_code) {
       "gallery.npy, query_labels.txt, gallery_labels.txt) to try `hcmsn metrics` on.");
   auto& d = o->data;
   cmd->add_option("--out", o->out, "output directory")->capture_default_str();
+  add_force_flag(cmd, o->force, "an existing file of --out that synth-embeddings writes");
   cmd->add_option("--queries", d.num_queries, "number of queries")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/train/trainer.h"
 #include "hcmsn/util/check.h"
@@ -24,6 +25,7 @@ struct TrainCommandOptions {
   bool no_cls = false, no_adv = false, no_rec = false;
   bool no_augment = false;
   bool quiet = false;
+  bool force = false;
   train::RunConfig config;
   std::string classifier = "mlr";
   std::string schedule = "cosine";
@@ -60,6 +62,17 @@ int run_train(TrainCommandOptions& o) {
                 "give the unseen (test) classes with --unseen FILE or --split NAME (one of them)");
     HCMSN_CHECK(!std::filesystem::exists(train::config_path(o.out)), o.out,
                 " already holds a run; use --resume to continue it or choose another --out");
+    // The run folder receives config, semantics, checkpoints and log under fixed names: a folder
+    // holding anything else needs --force, and no input may live inside it.
+    io::OutputGuard(o.force)
+        .input("--features", o.features)
+        .input("--images", o.images)
+        .input("--semantics", o.semantics)
+        .input("--semantics-classes", o.semantics_classes)
+        .input("--unseen", o.unseen_file)
+        .input("--seen", o.seen_file)
+        .output("--out", o.out, io::OutputKind::owned_folder("config.json"))
+        .check();
     config = o.config;
     config.data.kind = o.features.empty() ? "images" : "features";
     config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
@@ -145,6 +158,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
                   "instead of --unseen/--seen");
   cmd->add_option("--out", o->out, "the run folder")->required();
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
+  cmd->add_flag("--force", o->force,
+                "start the run in an --out folder that holds other files (the run's files "
+                "replace any of the same names); never allows an input inside --out");
 
   auto* m = cmd->add_option_group("model");
   m->add_option_function<int64_t>(

@@ -1,6 +1,7 @@
 #include "dataset_flags.h"
 
 #include <string>
+#include <vector>
 
 #include "hcmsn/data/standard_splits.h"
 
@@ -28,6 +29,21 @@ void add_dataset_flags(CLI::App& cmd, data::DatasetSpec& spec) {
                 "'name id' map of the lists' labels (default: class = the path's parent folder)");
   g->add_option("--split", spec.split, splits + ": a standard zero-shot split");
   g->add_option("--unseen", spec.unseen_file, "unseen classes, one per line (instead of --split)");
+}
+
+void add_dataset_inputs(io::OutputGuard& guard, const data::DatasetSpec& spec,
+                        const data::Dataset& dataset) {
+  guard.input("--sketch-list", spec.sketch_list)
+      .input("--photo-list", spec.photo_list)
+      .input("--class-map", spec.class_map)
+      .input("--unseen", spec.unseen_file);
+  std::vector<std::string> files;
+  files.reserve(dataset.items.size());
+  for (const auto& item : dataset.items) {
+    // A QuickDraw .ndjson file holds many items, next to each other: declare it once.
+    if (files.empty() || files.back() != item.path) files.push_back(item.path);
+  }
+  guard.inputs("dataset file", files);
 }
 
 }  // namespace hcmsn::cli

@@ -5,11 +5,18 @@
 #include <CLI/CLI.hpp>
 
 #include "hcmsn/data/dataset.h"
+#include "hcmsn/io/output_guard.h"
 
 namespace hcmsn::cli {
 
 /// Adds --layout, --root, --sketch-dir, --photo-dir, --ndjson-dir, --sketch-list, --photo-list,
 /// --class-map, --split and --unseen to `cmd`, writing into `spec` (which must outlive parsing).
 void add_dataset_flags(CLI::App& cmd, data::DatasetSpec& spec);
+
+/// Declares what a dataset reads: the list, class-map and unseen files and every item file of
+/// the built `dataset`. Its folders stay writable, so that a summary or a feature cache may sit in
+/// the dataset's root; every file the dataset consists of is protected one by one instead.
+void add_dataset_inputs(io::OutputGuard& guard, const data::DatasetSpec& spec,
+                        const data::Dataset& dataset);
 
 }  // namespace hcmsn::cli

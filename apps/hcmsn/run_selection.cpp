@@ -10,6 +10,7 @@
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/model/retrieval_feature_net.h"
+#include "hcmsn/train/run_config.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -203,6 +204,24 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
                   "evaluate on this image folder ROOT/{sketch,photo}/<class>/ instead");
   add_dataset_flags(*cmd, s.dataset);
   cmd->add_flag("--quiet", s.quiet, "no progress output");
+}
+
+void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s) {
+  guard.input("--run", s.run).input("--features", s.features).input("--images", s.images);
+  // Dataset flags: the list, map and unseen files, and the class folders (a file written into
+  // one would become an item of the data).
+  guard.input("--sketch-list", s.dataset.sketch_list)
+      .input("--photo-list", s.dataset.photo_list)
+      .input("--class-map", s.dataset.class_map)
+      .input("--unseen", s.dataset.unseen_file)
+      .inputs("--sketch-dir", s.dataset.sketch_dirs)
+      .inputs("--photo-dir", s.dataset.photo_dirs)
+      .inputs("--ndjson-dir", s.dataset.ndjson_dirs);
+  // Without an override the run's own data is read: a feature cache or an image folder that may
+  // live anywhere. (A run folder without a config fails here as it would in embed_selection.)
+  if (s.features.empty() && s.images.empty() && !has_dataset_flags(s.dataset)) {
+    guard.input("the run's data", train::read_run_config(s.run).data.path);
+  }
 }
 
 train::SplitEmbeddings embed_selection(const RunSelection& s) {

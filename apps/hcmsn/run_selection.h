@@ -15,6 +15,7 @@
 #include <string>
 
 #include "hcmsn/data/dataset.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/train/retrieval_eval.h"
 
 namespace hcmsn::cli {
@@ -33,6 +34,10 @@ struct RunSelection {
 /// Adds --run (required), --checkpoint, --classes, --gallery, --features, --images, the dataset
 /// flags and --quiet.
 void add_selection_options(CLI::App* cmd, RunSelection& s);
+
+/// Declares what the selection reads: the run folder (nothing may be written inside it), its
+/// data, and the --features, --images or dataset files that replace that data.
+void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s);
 
 /// The selected queries' and gallery's embeddings under the selected weights.
 train::SplitEmbeddings embed_selection(const RunSelection& s);

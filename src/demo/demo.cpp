@@ -6,9 +6,11 @@
 #include <filesystem>
 
 #include "hcmsn/data/synthetic_images.h"
+#include "hcmsn/index/gallery.h"
 #include "hcmsn/index/indexer.h"
 #include "hcmsn/index/photo_list.h"
 #include "hcmsn/io/label_file.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/metrics/chance.h"
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/report/run_report.h"
@@ -111,6 +113,17 @@ DemoPlan demo_plan(const DemoOptions& options) {
 DemoResult run_demo(const DemoOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const fs::path out = options.out;
+  io::OutputGuard(options.force)
+      .output("--out", out.string(), io::OutputKind::folder())
+      .output("OUT/data", (out / "data").string(), io::OutputKind::owned_folder("stamp.txt"))
+      .output("OUT/run", (out / "run").string(), io::OutputKind::owned_folder("config.json"))
+      .output("OUT/run-euclidean", (out / "run-euclidean").string(),
+              io::OutputKind::owned_folder("config.json"))
+      .output("OUT/metrics.json", (out / "metrics.json").string(), io::OutputKind::json())
+      .output("OUT/report.html", (out / "report.html").string(), io::OutputKind::html())
+      .output("OUT/gallery.hcmsn", (out / "gallery.hcmsn").string(),
+              io::OutputKind::hcmsn_file(index::kGalleryKind))
+      .check();
   fs::create_directories(out);
   DemoPlan plan = demo_plan(options);
 

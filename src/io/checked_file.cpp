@@ -116,6 +116,14 @@ Header parse_header(std::string_view bytes, const std::string& expected_kind,
 
 }  // namespace
 
+std::string peek_checked_kind(std::string_view head) {
+  if (head.size() < kMagic.size() + 4 || head.substr(0, kMagic.size()) != kMagic) return "";
+  const uint64_t kind_len = get_le(head, 8, 4);
+  if (kind_len < 1 || kind_len > kMaxKindLength || head.size() < 12 + kind_len) return "";
+  const std::string_view kind = head.substr(12, kind_len);
+  return valid_kind(kind) ? std::string(kind) : "";
+}
+
 void put_le(std::string& out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
 }

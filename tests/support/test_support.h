@@ -38,4 +38,13 @@ struct CommandResult {
 /// Runs the hcmsn CLI with `args` (shell-quoted by the caller) and captures its output.
 CommandResult run_cli(const std::string& args);
 
+struct SplitCommandResult {
+  int exit_code = -1;
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+/// Runs the hcmsn CLI with `args` (shell-quoted by the caller), standard output and standard
+/// error captured apart: for checking that `--json -` leaves nothing else on standard output.
+SplitCommandResult run_cli_split(const std::string& args);
+
 }  // namespace hcmsn::test

@@ -27,6 +27,10 @@ struct DemoOptions {
   bool progress = true;
   /// Keep an existing OUT/data folder generated with the same options instead of regenerating.
   bool reuse_data = true;
+  /// Replace what OUT holds even when the demo did not write it: OUT/data without the demo's
+  /// stamp.txt, OUT/run or OUT/run-euclidean without a run's config.json (the demo deletes these
+  /// folders before refilling them), output files of another kind (io/output_guard.h).
+  bool force = false;
 };
 
 /// The data size and run configuration the demo uses for these options (without the class
@@ -48,7 +52,8 @@ struct DemoResult {
   double seconds = 0.0;
 };
 
-/// Runs the whole demo. Throws hcmsn::Error on failure (e.g. OUT not writable).
+/// Runs the whole demo. Throws hcmsn::Error on failure (e.g. OUT not writable), and before any
+/// work when OUT holds files or folders the demo did not write and `force` is false.
 DemoResult run_demo(const DemoOptions& options);
 
 }  // namespace hcmsn::demo

@@ -62,6 +62,11 @@ CheckedFile parse_checked_file(std::string_view bytes, const std::string& expect
                                uint32_t max_supported_version,
                                const std::string& what = "<memory>");
 
+/// The kind an envelope declares, from a file's first bytes (the magic, K and the kind, i.e.
+/// at least 12 + K bytes), checking nothing else: for telling files apart (io/file_content.h),
+/// never for trusting one. "" when `head` does not start that way.
+std::string peek_checked_kind(std::string_view head);
+
 /// Reads and parses `path` (errors name the path). The payload is not copied a second time.
 CheckedFile read_checked_file(const std::string& path, const std::string& expected_kind,
                               uint32_t max_supported_version);
