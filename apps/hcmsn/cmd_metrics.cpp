@@ -1,17 +1,15 @@
 // hcmsn metrics: retrieval metrics from embeddings or a score matrix.
 #include <unistd.h>
 
-#include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
-#include "hcmsn/metrics/report.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
-#include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "result_output.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -71,11 +69,7 @@ int run_metrics(const MetricsOptions& o) {
     util::log_warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
                    result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
   }
-  std::cout << metrics::format_table(result, o.per_class);
-  if (!o.json_out.empty()) {
-    util::write_file_atomic(o.json_out, metrics::to_json(result).dump(2) + "\n");
-    util::log_info("wrote {}", o.json_out);
-  }
+  emit_result(result, {o.ks, o.json_out, o.per_class});
   if (!o.per_query_out.empty()) {
     io::write_npy(o.per_query_out, torch::tensor(result.per_query_ap, torch::kFloat64));
     util::log_info("wrote per-query AP to {}", o.per_query_out);
@@ -112,7 +106,9 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--json", o->json_out, "write the results (with per-class figures) as JSON");
+  cmd->add_option("--json", o->json_out,
+                  "write the results (with per-class figures) as JSON to FILE; '-': standard "
+                  "output, which then carries only the JSON (the table goes to standard error)");
   cmd->add_option("--per-query", o->per_query_out, "write every query's AP as a .npy vector");
   cmd->add_option("--empty-queries", o->empty_queries,
                   "queries whose class has no gallery item: count as 0, skip, or fail")

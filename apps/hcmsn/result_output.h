@@ -1,5 +1,5 @@
-// How the evaluating commands (eval, eval-features) report a result: the cut-offs, the table on
-// stdout (optionally per class) and the JSON of `hcmsn metrics`.
+// How the evaluating commands (metrics, eval, eval-features, eval-gallery) report a result: the
+// cut-offs, the table on stdout (optionally per class) and the JSON of `hcmsn metrics`.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,7 +21,8 @@ struct ResultOutputOptions {
 /// Adds --k, --json and --per-class.
 void add_result_output_options(CLI::App* cmd, ResultOutputOptions& o);
 
-/// Prints the table and writes the JSON when asked.
+/// Prints the table and writes the JSON when asked; with json_out "-" the JSON goes to standard
+/// output and the table to standard error.
 void emit_result(const metrics::RetrievalResult& result, const ResultOutputOptions& o);
 
 }  // namespace hcmsn::cli
