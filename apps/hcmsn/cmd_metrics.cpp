@@ -111,16 +111,16 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--curvature", o->curvature,
                   "c of the Poincare ball (curvature -c); 0 = Euclidean")
       ->capture_default_str();
-  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)
-      ->capture_default_str();
+  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)->capture_default_str();
   cmd->add_option("--k", o->ks, "cut-offs for Prec@K and mAP@K, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
   add_json_option(cmd, o->json_out, "the results (with per-class figures)");
   cmd->add_option("--per-query", o->per_query_out, "write every query's AP as a .npy vector");
-  cmd->add_option("--empty-queries", o->empty_queries,
-                  "queries whose class has no gallery item: the protocol's rule (auto: skip for sake "
-                  "and zse-sbir, whose code yields NaN, else 0), count as 0, skip, or fail")
+  cmd->add_option(
+         "--empty-queries", o->empty_queries,
+         "queries whose class has no gallery item: the protocol's rule (auto: skip for sake "
+         "and zse-sbir, whose code yields NaN, else 0), count as 0, skip, or fail")
       ->check(CLI::IsMember({"auto", "zero", "skip", "error"}))
       ->capture_default_str();
   cmd->add_option("--memory-budget", o->memory_budget_mb, "MiB for a block of the distance matrix")

@@ -21,6 +21,7 @@ void add_report_command(CLI::App& app, int& exit_code);
 void add_embed_classes_command(CLI::App& app, int& exit_code);
 void add_index_command(CLI::App& app, int& exit_code);
 void add_query_command(CLI::App& app, int& exit_code);
+void add_eval_gallery_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

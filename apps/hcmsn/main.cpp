@@ -50,6 +50,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_embed_classes_command(app, exit_code);
   hcmsn::cli::add_index_command(app, exit_code);
   hcmsn::cli::add_query_command(app, exit_code);
+  hcmsn::cli::add_eval_gallery_command(app, exit_code);
   hcmsn::cli::add_serve_command(app, exit_code);
 
   try {

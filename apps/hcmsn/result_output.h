@@ -1,5 +1,6 @@
-// How the evaluating commands (eval, eval-features) report a result: the cut-offs, the table
-// (optionally per class) and the JSON of `hcmsn metrics` (output_flags.h: --json FILE|-, --force).
+// How the evaluating commands (metrics, eval, eval-features, eval-gallery) report a result: the
+// cut-offs, the table (optionally per class) and the JSON of `hcmsn metrics` (output_flags.h:
+// --json FILE|-, --force).
 #pragma once
 
 #include <CLI/CLI.hpp>

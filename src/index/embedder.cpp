@@ -244,12 +244,24 @@ torch::Tensor Embedder::embed_drawing(const data::Drawing& drawing) const {
   return embed_images({data::render_drawing(drawing, state_->render)}, model::kSketch);
 }
 
+int64_t Embedder::batch() const {
+  return state_->batch;
+}
+
 Embedder::FileBatch Embedder::embed_image_files(const std::vector<std::string>& paths,
                                                 int64_t modality, bool progress) const {
+  return embed_loaded(static_cast<int64_t>(paths.size()),
+                      [&paths](size_t i) { return data::decode_image_file(paths[i]); }, modality,
+                      {"embedding photos", "images", progress});
+}
+
+Embedder::FileBatch Embedder::embed_loaded(int64_t n,
+                                           const std::function<torch::Tensor(size_t)>& load,
+                                           int64_t modality,
+                                           const util::ProgressOptions& progress) const {
   FileBatch out;
   std::vector<torch::Tensor> parts;
-  const auto n = static_cast<int64_t>(paths.size());
-  util::Progress bar(n, {"embedding photos", "images", progress});
+  util::Progress bar(n, progress);
   for (int64_t first = 0; first < n; first += state_->batch) {
     const int64_t count = std::min(state_->batch, n - first);
     std::vector<torch::Tensor> images(static_cast<size_t>(count));
@@ -257,7 +269,7 @@ Embedder::FileBatch Embedder::embed_image_files(const std::vector<std::string>& 
     at::parallel_for(0, count, 1, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         try {
-          images[static_cast<size_t>(i)] = data::decode_image_file(paths[first + i]);
+          images[static_cast<size_t>(i)] = load(static_cast<size_t>(first + i));
         } catch (const std::exception& ex) {
           errors[static_cast<size_t>(i)] = ex.what();
         }

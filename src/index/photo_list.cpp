@@ -1,86 +1,26 @@
 #include "hcmsn/index/photo_list.h"
 
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "hcmsn/data/image_folder.h"
+#include "hcmsn/index/labelled_files.h"
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::index {
-namespace {
-
-namespace fs = std::filesystem;
-
-bool hidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name.front() == '.';
-}
-
-std::vector<GalleryEntry> from_folder(const fs::path& root) {
-  std::vector<GalleryEntry> out;
-  std::error_code ec;
-  const auto options = fs::directory_options::skip_permission_denied;
-  for (auto it = fs::recursive_directory_iterator(root, options, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    HCMSN_CHECK(!ec, "cannot list '", root.string(), "': ", ec.message());
-    if (hidden(it->path())) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file(ec) || !data::is_image_file_name(it->path().filename().string())) {
-      continue;
-    }
-    const fs::path rel = it->path().lexically_relative(root);
-    const std::string klass =
-        std::distance(rel.begin(), rel.end()) > 1 ? rel.begin()->string() : "";
-    out.push_back({fs::absolute(it->path()).lexically_normal().string(), klass});
-  }
-  std::sort(out.begin(), out.end(),
-            [](const GalleryEntry& a, const GalleryEntry& b) { return a.path < b.path; });
-  return out;
-}
-
-std::vector<GalleryEntry> from_list(const fs::path& list) {
-  std::ifstream in(list);
-  HCMSN_CHECK(in, "cannot read photo list '", list.string(), "'");
-  const fs::path base = list.parent_path();
-  std::vector<GalleryEntry> out;
-  std::string missing;
-  int64_t missing_count = 0, line_number = 0;
-  std::error_code ec;
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line.front() == '#') continue;
-    const auto tab = line.find('\t');
-    fs::path path = tab == std::string::npos ? line : line.substr(0, tab);
-    const std::string klass = tab == std::string::npos ? "" : line.substr(tab + 1);
-    if (path.is_relative()) path = base / path;
-    if (!fs::is_regular_file(path, ec)) {
-      if (++missing_count <= 5) {
-        missing += "\n  line " + std::to_string(line_number) + ": " + path.string();
-      }
-      continue;
-    }
-    out.push_back({fs::absolute(path).lexically_normal().string(), klass});
-  }
-  HCMSN_CHECK(missing_count == 0, "photo list '", list.string(), "' names ", missing_count,
-              " file(s) that do not exist", missing, missing_count > 5 ? "\n  ..." : "",
-              "\nfix or remove those lines");
-  return out;
-}
-
-}  // namespace
 
 std::vector<GalleryEntry> list_photos(const std::string& dir_or_list) {
+  namespace fs = std::filesystem;
   std::error_code ec;
   HCMSN_CHECK(fs::exists(dir_or_list, ec), "photos '", dir_or_list,
               "' do not exist; give a folder of images or a list file (PATH[<TAB>CLASS] lines)");
-  std::vector<GalleryEntry> out =
-      fs::is_directory(dir_or_list, ec) ? from_folder(dir_or_list) : from_list(dir_or_list);
-  HCMSN_CHECK(!out.empty(), "no photos found in '", dir_or_list,
+  const std::vector<LabelledFile> files =
+      fs::is_directory(dir_or_list, ec) ? list_folder_files(dir_or_list, data::is_image_file_name)
+                                        : read_file_list(dir_or_list, "photo list");
+  HCMSN_CHECK(!files.empty(), "no photos found in '", dir_or_list,
               "' (.png, .jpg, .jpeg or .bmp files, or PATH[<TAB>CLASS] lines)");
+  std::vector<GalleryEntry> out;
+  out.reserve(files.size());
+  for (const LabelledFile& f : files) out.push_back({f.path, f.class_name});
   return out;
 }
 

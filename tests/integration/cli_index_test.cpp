@@ -85,7 +85,7 @@ TEST_F(CliIndex, GalleryRowsEqualTheRunsOwnEmbeddings) {
 
 TEST_F(CliIndex, QueryEqualsBruteForce) {
   const std::string sketch = a_sketch();
-  auto r = test::run_cli("query --index '" + gallery() + "' -k 7 --json '" + sketch + "'");
+  auto r = test::run_cli("query --index '" + gallery() + "' -k 7 --json - '" + sketch + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   ASSERT_EQ(out["results"].size(), 7u);
@@ -112,7 +112,7 @@ TEST_F(CliIndex, QueryEqualsBruteForce) {
     EXPECT_EQ(res["class"], g.entries[static_cast<size_t>(id)].class_name);
   }
   // The FAISS backend finds the same photos on this small gallery.
-  r = test::run_cli("query --backend faiss --index '" + gallery() + "' -k 7 --json '" + sketch +
+  r = test::run_cli("query --backend faiss --index '" + gallery() + "' -k 7 --json - '" + sketch +
                     "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto approx = nlohmann::json::parse(r.output.substr(r.output.find('{')));
@@ -125,8 +125,8 @@ TEST_F(CliIndex, QueryEqualsBruteForce) {
 
 TEST_F(CliIndex, StrokesQuery) {
   std::ofstream(path("strokes.json")) << "[[[10, 200, 240], [20, 30, 220]], [[50, 60], [200, 10]]]";
-  const auto r =
-      test::run_cli("query --index '" + gallery() + "' -k 4 --json '" + path("strokes.json") + "'");
+  const auto r = test::run_cli("query --index '" + gallery() + "' -k 4 --json - '" +
+                               path("strokes.json") + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   ASSERT_EQ(out["results"].size(), 4u);

@@ -65,7 +65,7 @@ TEST(Demo, QuickDemoBeatsThreeTimesChanceAndWritesEverything) {
                       static_cast<std::ptrdiff_t>(data::synthetic_classes().size());
   const std::string sketch =
       fs::directory_iterator(out + "/data/sketch/" + data::synthetic_classes()[0].name)->path();
-  r = test::run_cli("query --json -k 3 --index '" + out + "/gallery.hcmsn' '" + sketch + "'");
+  r = test::run_cli("query --json - -k 3 --index '" + out + "/gallery.hcmsn' '" + sketch + "'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto found = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   ASSERT_EQ(found["results"].size(), 3u);

@@ -15,18 +15,20 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hcmsn/data/quickdraw_strokes.h"
+#include "hcmsn/util/progress.h"
 
 namespace hcmsn::index {
 
 struct EmbedderOptions {
   /// "best" or "last" checkpoint of the run.
   std::string checkpoint = "best";
-  /// Images per forward pass in embed_image_files.
+  /// Images per forward pass in embed_image_files and embed_loaded.
   int64_t batch = 32;
 };
 
@@ -55,14 +57,21 @@ class Embedder {
   torch::Tensor embed_drawing(const data::Drawing& drawing) const;
 
   struct FileBatch {
-    torch::Tensor embeddings;      // float32 (M, dim), rows of the readable files
-    std::vector<size_t> embedded;  // index into `paths` of each row
+    torch::Tensor embeddings;      // float32 (M, dim), rows of the inputs that loaded
+    std::vector<size_t> embedded;  // index of the input of each row
     std::vector<std::pair<size_t, std::string>> unreadable;  // (index, reason)
   };
-  /// Decodes and embeds image files as `modality`, `options.batch` at a time, with a progress
-  /// bar when `progress`. Unreadable files are returned, never dropped silently.
+  /// Decodes and embeds image files as `modality`, batch() at a time, with a progress bar when
+  /// `progress`. Unreadable files are returned, never dropped silently.
   FileBatch embed_image_files(const std::vector<std::string>& paths, int64_t modality,
                               bool progress) const;
+  /// The general form: `count` inputs whose pixels `load(i)` makes (uint8 (3, H, W); it may
+  /// throw, which marks input i unreadable with the exception's message), loaded in parallel
+  /// (ATen threads) and embedded as `modality`, batch() per forward pass.
+  FileBatch embed_loaded(int64_t count, const std::function<torch::Tensor(size_t)>& load,
+                         int64_t modality, const util::ProgressOptions& progress) const;
+  /// Inputs per forward pass (EmbedderOptions::batch, or the gallery's recorded batch).
+  int64_t batch() const;
 
   ~Embedder();
   Embedder(const Embedder&) = delete;
