@@ -5,12 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/index/embedder.h"
@@ -18,6 +16,7 @@
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/model/retrieval_feature_net.h"
+#include "support/brute_force.h"
 #include "support/test_support.h"
 #include "support/tiny_gallery.h"
 
@@ -51,41 +50,17 @@ Exported read_export(const std::string& dir) {
   return e;
 }
 
-// mAP@all by brute force: every distance by arcosh (or 2‖x − y‖ at c = 0), a stable sort.
+// mAP@all by brute force (support/brute_force.h): arcosh distances in double, ties by index.
 double brute_force_map(const Exported& e) {
-  const auto q = e.queries.accessor<double, 2>();
-  const auto g = e.gallery.accessor<double, 2>();
-  const int64_t nq = e.queries.size(0), ng = e.gallery.size(0), d = e.queries.size(1);
-  const double c = e.curvature;
   double total = 0;
-  for (int64_t i = 0; i < nq; ++i) {
-    std::vector<double> dist(static_cast<size_t>(ng));
-    for (int64_t j = 0; j < ng; ++j) {
-      double sq = 0, nx = 0, ny = 0;
-      for (int64_t k = 0; k < d; ++k) {
-        sq += (q[i][k] - g[j][k]) * (q[i][k] - g[j][k]);
-        nx += q[i][k] * q[i][k];
-        ny += g[j][k] * g[j][k];
-      }
-      dist[static_cast<size_t>(j)] =
-          c > 0 ? std::acosh(1 + 2 * c * sq / ((1 - c * nx) * (1 - c * ny))) / std::sqrt(c)
-                : 2 * std::sqrt(sq);
-    }
-    std::vector<int64_t> order(static_cast<size_t>(ng));
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return dist[a] < dist[b]; });
-    double ap = 0;
-    int64_t hits = 0;
-    for (int64_t k = 0; k < ng; ++k) {
-      if (e.gallery_labels[static_cast<size_t>(order[k])] == e.query_labels[i]) {
-        ++hits;
-        ap += static_cast<double>(hits) / static_cast<double>(k + 1);
-      }
-    }
-    total += hits > 0 ? ap / static_cast<double>(hits) : 0.0;
+  for (int64_t i = 0; i < e.queries.size(0); ++i) {
+    const auto order =
+        test::ranking(test::poincare_distances(e.queries[i], e.gallery, e.curvature));
+    total += test::average_precision(order, [&](int64_t j) {
+      return e.gallery_labels[static_cast<size_t>(j)] == e.query_labels[static_cast<size_t>(i)];
+    });
   }
-  return total / static_cast<double>(nq);
+  return total / static_cast<double>(e.queries.size(0));
 }
 
 class CliCrossDataset : public ::testing::Test {

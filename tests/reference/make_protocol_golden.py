@@ -20,7 +20,7 @@ copied; the functions named are the ones followed):
             columns, queries without a relevant item there get 0, the rest
             sklearn.metrics.average_precision_score on the top-k similarities), precak/prec
             (|relevant ∩ top k| / min(k, |top k|)); np.mean over queries.
-  voc       the SAKE functions averaged over queries (np.nanmean), no class averaging.
+  voc       the SAKE functions averaged over the queries with a relevant item, no class averaging.
   standard  hcmsn's default: non-interpolated AP over the whole ranking, mAP@K normalised by
             the hits in the top K, Prec@K = hits / min(K, N), mean over queries.
 
@@ -109,15 +109,18 @@ def sake_preset(sim, qlab, glab):
 
 
 def voc_preset(sim, qlab, glab):
+    """SAKE's functions averaged over the queries that have a relevant item (nanmean drops the
+    others' NaN AP; their Prec@K, 0 in eval_precision, is dropped too, as hcmsn's skip does)."""
     out = {}
     aps = [sake_eval_ap_inner(qlab[i], sim[i], glab) for i in range(len(qlab))]
     out["per_query_ap"] = aps
     out["map_all"] = float(np.nanmean(aps))
+    has_relevant = [i for i in range(len(qlab)) if np.any(glab == qlab[i])]
     for k in KS:
         out[f"map@{k}"] = float(np.nanmean(
             [sake_eval_ap_inner(qlab[i], sim[i], glab, top=k) for i in range(len(qlab))]))
         out[f"prec@{k}"] = float(np.mean(
-            [sake_eval_precision(qlab[i], sim[i], glab, top=k) for i in range(len(qlab))]))
+            [sake_eval_precision(qlab[i], sim[i], glab, top=k) for i in has_relevant]))
     return out
 
 
