@@ -52,6 +52,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_query_command(app, exit_code);
   hcmsn::cli::add_eval_gallery_command(app, exit_code);
   hcmsn::cli::add_serve_command(app, exit_code);
+  hcmsn::cli::add_experiment_command(app, exit_code);
 
   try {
     app.parse(argc, argv);
