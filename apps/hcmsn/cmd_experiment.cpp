@@ -6,7 +6,9 @@
 #include "commands.h"
 #include "hcmsn/experiment/grid.h"
 #include "hcmsn/experiment/runner.h"
+#include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/atomic_file.h"
+#include "output_flags.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -14,9 +16,15 @@ namespace {
 struct ExperimentCommandOptions {
   std::string grid;
   experiment::RunnerOptions runner;
+  bool force = false;
 };
 
 int run_experiment_command(const ExperimentCommandOptions& o) {
+  // The folder is the experiment's own (grid.json marks it) and may not hold the grid itself.
+  io::OutputGuard(o.force)
+      .input("--grid", o.grid)
+      .output("--out", o.runner.out_dir, io::OutputKind::owned_folder("grid.json"))
+      .check();
   // Validate the whole grid before anything runs.
   const experiment::ExperimentGrid grid = experiment::read_grid(o.grid);
   const auto summary = experiment::run_experiment(grid, util::read_file(o.grid), o.runner);
@@ -42,6 +50,7 @@ void add_experiment_command(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_flag("--quiet", o->runner.quiet, "no progress lines");
+  add_force_flag(cmd, o->force, "a non-empty --out folder that is not an experiment's");
   cmd->callback([o, &exit_code] { exit_code = run_experiment_command(*o); });
 }
 

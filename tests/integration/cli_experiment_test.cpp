@@ -306,6 +306,20 @@ TEST_F(CliExperiment, BadGridsAndFailingJobsEndWithAClearError) {
                  "unknown key \"seed\"");
   // Nothing is written for a grid that does not parse.
   EXPECT_FALSE(fs::exists(path("bad_exp")));
+  // A folder of something else is not taken over without --force, and the grid may not lie in
+  // the experiment's folder.
+  fs::create_directories(path("not_an_experiment"));
+  util::write_file_atomic(path("not_an_experiment/notes.txt"), "mine\n");
+  util::write_file_atomic(path("not_an_experiment/grid_in.json"), grid_text());
+  auto r = test::run_cli("experiment --grid '" + path("grid.json") + "' --out '" +
+                         path("not_an_experiment") + "'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "--force")) << r.output;
+  r = test::run_cli("experiment --grid '" + path("not_an_experiment/grid_in.json") +
+                    "' --out '" + path("not_an_experiment") + "' --force");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "--grid")) << r.output;
+  EXPECT_EQ(util::read_file(path("not_an_experiment/notes.txt")), "mine\n");
   // A failing job (here the first, a baseline on a missing cache) names itself and its log.
   expect_failure(R"({"train": ["x"], "variants": {"a": []}, "seeds": [0], "evaluations": {"s": []},
                      "baselines": {"b": {"s": ["--features", "/no/such.hfc", "--unseen", "u"]}}})",
