@@ -403,6 +403,7 @@ TEST_F(CliQueryBatch, GalleryEvaluationClassHandling) {
   r = run_split(base + q(image.image));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(test::contains(r.err, "1 of 1 sketches have no class")) << r.err;
+  fs::create_directories(path("empty"));  // each test may run in a process of its own
   r = run_split(base + "--sketches " + q(path("empty")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(test::contains(r.err, "no sketches found")) << r.err;
