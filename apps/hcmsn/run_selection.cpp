@@ -138,7 +138,7 @@ train::SplitEmbeddings embed_training_set(const RunSelection& s, train::LoadedRu
 }
 
 // A dataset on disk through the run's front end (pretrained backbone or image resizing).
-train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::LoadedRun& run,
+train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::RunConfig& config,
                                      const data::DatasetSpec& spec) {
   const data::Dataset dataset = data::build_dataset(spec);
   DataRows d;
@@ -150,15 +150,15 @@ train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::LoadedR
   d.class_names = dataset.class_names;
   d.seen = dataset.unseen_classes.empty() ? std::vector<std::string>{} : dataset.seen_classes;
   d.unseen = dataset.unseen_classes;
-  const auto rows = choose_rows(s, d, /*own_data=*/false, run.config);
+  const auto rows = choose_rows(s, d, /*own_data=*/false, config);
   index::EmbedderOptions eo;
   eo.checkpoint = s.checkpoint;
   const auto embedder = index::Embedder::from_run(s.run, eo);
-  const auto embed = [&](const std::vector<int64_t>& which, std::vector<int64_t>& kept,
-                         std::vector<std::string>& ids) {
+  const auto embed = [&](const std::vector<int64_t>& which, int64_t modality,
+                         std::vector<int64_t>& kept, std::vector<std::string>& ids) {
     std::vector<data::DatasetItem> items;
     for (int64_t r : which) items.push_back(dataset.items[static_cast<size_t>(r)]);
-    auto e = index::embed_dataset_items(*embedder, items, eo.batch, !s.quiet);
+    auto e = index::embed_dataset_items(*embedder, items, modality, !s.quiet);
     for (const auto& [at, reason] : e.unreadable) {
       util::log_warn("unreadable, left out: {}: {}", items[at].path, reason);
     }
@@ -170,8 +170,8 @@ train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::LoadedR
   };
   train::QueryGalleryRows kept;
   std::vector<std::string> query_ids, gallery_ids;
-  torch::Tensor queries = embed(rows.queries, kept.queries, query_ids);
-  torch::Tensor gallery = embed(rows.gallery, kept.gallery, gallery_ids);
+  torch::Tensor queries = embed(rows.queries, model::kSketch, kept.queries, query_ids);
+  torch::Tensor gallery = embed(rows.gallery, model::kPhoto, kept.gallery, gallery_ids);
   HCMSN_CHECK(!kept.queries.empty() && !kept.gallery.empty(),
               "no readable query or gallery item is left");
   auto out = split_of(queries, gallery, d, kept, {}, embedder->curvature());
@@ -229,32 +229,36 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
   HCMSN_CHECK(sources <= 1,
               "give one data source: --features, --images or the dataset flags (--layout, "
               "--root, --sketch-dir, --photo-dir, --ndjson-dir, lists)");
-  train::LoadedRun run = train::load_run(s.run, s.checkpoint);
-  const bool feature_run = run.config.data.kind == "features";
+  // The dataset path builds its own network through index::Embedder: read only the config here.
+  const train::RunConfig config = train::read_run_config(s.run);
+  const bool feature_run = config.data.kind == "features";
   if (sources == 0) {
     HCMSN_CHECK(s.dataset.split.empty() && s.dataset.unseen_file.empty(),
                 "the run's own data uses the run's split; --split and --unseen go with other data");
+    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
     const auto all = train::load_rows(run.config.data, run.config.backbone, !s.quiet);
     return embed_training_set(s, run, all, rows_of(all, run.config.data.path), /*own=*/true);
   }
   if (!s.features.empty()) {
-    HCMSN_CHECK(feature_run, "the run was trained on images (", run.config.data.path,
+    HCMSN_CHECK(feature_run, "the run was trained on images (", config.data.path,
                 "); evaluate it on images (--images or the dataset flags), not on a feature cache");
     data::FeatureCache cache = data::load_feature_cache(s.features);
     const auto seen = cache.meta.value("seen_classes", std::vector<std::string>{});
     const auto unseen = cache.meta.value("unseen_classes", std::vector<std::string>{});
     const auto all = train::rows_of_cache(std::move(cache));
-    HCMSN_CHECK(all.inputs.size(1) == run.config.model.in_dim(), s.features, " holds ",
-                all.inputs.size(1), "-d features but the run takes ", run.config.model.in_dim(),
+    HCMSN_CHECK(all.inputs.size(1) == config.model.in_dim(), s.features, " holds ",
+                all.inputs.size(1), "-d features but the run takes ", config.model.in_dim(),
                 "-d ones; extract the data with the run's backbone and weights");
     DataRows d = rows_of(all, s.features);
     d.seen = seen;
     d.unseen = unseen;
     if (d.unseen.empty()) d.seen.clear();
     apply_split_flags(s.dataset, d);
+    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
     return embed_training_set(s, run, all, std::move(d), /*own=*/false);
   }
   if (!s.images.empty() && !feature_run) {
+    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
     const auto all = train::load_rows({"images", s.images}, run.config.backbone, !s.quiet);
     DataRows d = rows_of(all, s.images);
     apply_split_flags(s.dataset, d);
@@ -265,7 +269,7 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
     spec.layout = "generic";
     spec.root = s.images;
   }
-  return embed_dataset(s, run, spec);
+  return embed_dataset(s, config, spec);
 }
 
 }  // namespace hcmsn::cli

@@ -10,15 +10,7 @@
 namespace hcmsn::report {
 namespace {
 
-// Rough advance of one character at font-size 11, as in svg_chart.cpp (layout only).
-constexpr double kCharWidth = 6.6;
-
-size_t utf8_length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
-}
-
+// An entry: a colour swatch (18 px), the name, a gap.
 double legend_entry_width(const std::string& name) {
   return 18.0 + kCharWidth * static_cast<double>(utf8_length(name)) + 14.0;
 }
@@ -60,17 +52,9 @@ std::string svg_bar_chart(const std::vector<std::string>& groups,
   // Legend rows (wrapped to the width) at the bottom.
   const double width = options.width;
   const double margin = 10.0;
-  std::vector<std::vector<size_t>> legend_rows;
-  double used = 0.0;
-  for (size_t i = 0; i < series.size(); ++i) {
-    const double w = legend_entry_width(series[i].name);
-    if (legend_rows.empty() || (used + w > width - 2 * margin && used > 0.0)) {
-      legend_rows.emplace_back();
-      used = 0.0;
-    }
-    legend_rows.back().push_back(i);
-    used += w;
-  }
+  std::vector<double> entry_widths;
+  for (const auto& s : series) entry_widths.push_back(legend_entry_width(s.name));
+  const auto legend_rows = wrap_legend(entry_widths, width - 2 * margin);
   const double legend_h = legend_rows.empty() ? 0.0 : 16.0 * legend_rows.size() + 6.0;
   const double top = options.title.empty() ? 12.0 : 30.0;
   const double bottom = 20.0 + (options.x_label.empty() ? 0.0 : 16.0) + legend_h + 6.0;
@@ -174,7 +158,7 @@ std::string svg_bar_chart(const std::vector<std::string>& groups,
           "<text x=\"{}\" y=\"{}\" fill=\"#333333\">{}</text>\n",
           svg_coord(lx), svg_coord(ly - 5), palette_color(i), svg_coord(lx + 17), svg_coord(ly + 4),
           xml_escape(series[i].name));
-      lx += legend_entry_width(series[i].name);
+      lx += entry_widths[i];
     }
     ly += 16.0;
   }

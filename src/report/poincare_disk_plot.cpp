@@ -21,7 +21,6 @@ namespace {
 // Float rounding of points that were projected to the boundary in float32 may put them a hair
 // outside; anything beyond this is a caller error (typically the wrong curvature).
 constexpr double kOutsideSlack = 1e-3;
-constexpr double kCharWidth = 6.6;
 
 std::string coord(double v) {
   return svg_coord(v);

@@ -23,16 +23,6 @@ constexpr std::array<const char*, 10> kTableau = {"#1f77b4", "#ff7f0e", "#2ca02c
 // off an integer, which would otherwise add a whole extra tick interval.
 constexpr double kTickSlack = 1e-9;
 
-// Rough advance of one character at font-size 11 (no text metrics without a renderer); used
-// only to lay out legends and margins.
-constexpr double kCharWidth = 6.6;
-
-size_t utf8_length(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
-}
-
 std::string coord(double v) {
   return svg_coord(v);
 }
@@ -84,6 +74,27 @@ std::string xml_escape(const std::string& text) {
     }
   }
   return out;
+}
+
+std::size_t utf8_length(const std::string& text) {
+  std::size_t n = 0;
+  for (unsigned char ch : text) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+std::vector<std::vector<std::size_t>> wrap_legend(const std::vector<double>& widths,
+                                                  double available) {
+  std::vector<std::vector<std::size_t>> rows;
+  double used = 0.0;
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    if (rows.empty() || (used + widths[i] > available && used > 0.0)) {
+      rows.emplace_back();
+      used = 0.0;
+    }
+    rows.back().push_back(i);
+    used += widths[i];
+  }
+  return rows;
 }
 
 std::string svg_coord(double v) {
@@ -241,19 +252,13 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
   // Legend rows (wrapped to the width) at the bottom.
   const double width = options.width;
   const double margin = 10.0;
-  std::vector<std::vector<size_t>> legend_rows;
-  {
-    double used = 0.0;
-    for (size_t i = 0; i < series.size(); ++i) {
-      const double w = 28.0 + kCharWidth * static_cast<double>(utf8_length(series[i].name)) + 14;
-      if (legend_rows.empty() || (used + w > width - 2 * margin && used > 0.0)) {
-        legend_rows.emplace_back();
-        used = 0.0;
-      }
-      legend_rows.back().push_back(i);
-      used += w;
-    }
-  }
+  // An entry: a line sample (28 px), the name, a gap.
+  const auto entry_width = [](const std::string& name) {
+    return 28.0 + kCharWidth * static_cast<double>(utf8_length(name)) + 14;
+  };
+  std::vector<double> entry_widths;
+  for (const auto& s : series) entry_widths.push_back(entry_width(s.name));
+  const auto legend_rows = wrap_legend(entry_widths, width - 2 * margin);
   const double legend_h = legend_rows.empty() ? 0.0 : 16.0 * legend_rows.size() + 6.0;
   const double top = options.title.empty() ? 12.0 : 30.0;
   const double bottom = 20.0 + (options.x_label.empty() ? 0.0 : 16.0) + legend_h + 6.0;
@@ -364,7 +369,7 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
           "<text x=\"{4}\" y=\"{5}\" fill=\"#333333\">{6}</text>\n",
           coord(lx), coord(lx + 20), coord(ly), palette_color(i), coord(lx + 25), coord(ly + 4),
           xml_escape(series[i].name));
-      lx += 28.0 + kCharWidth * static_cast<double>(utf8_length(series[i].name)) + 14;
+      lx += entry_widths[i];
     }
     ly += 16.0;
   }

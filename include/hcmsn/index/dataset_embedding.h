@@ -1,16 +1,11 @@
 // A benchmark dataset's items (data::Dataset: image files and QuickDraw .ndjson drawings) through
 // a trained run's Embedder, so that a run can be evaluated on data it was not trained on, with
 // the same front end (backbone, transform, drawing render options) its training rows had.
-// Images are decoded and drawings rendered in parallel, `batch` items per forward pass; every
-// .ndjson file is read once. Unreadable items are returned with the reason, never dropped
-// silently.
+// Batching, parallel loading and the reporting of unreadable items are Embedder::embed_loaded's;
+// this adds the items' pixels: images decoded, drawings rendered, every .ndjson file read once.
 #pragma once
 
-#include <torch/torch.h>
-
-#include <cstddef>
-#include <string>
-#include <utility>
+#include <cstdint>
 #include <vector>
 
 #include "hcmsn/data/dataset.h"
@@ -18,15 +13,10 @@
 
 namespace hcmsn::index {
 
-struct ItemEmbeddings {
-  torch::Tensor embeddings;                                // float32 (M, dim), readable items
-  std::vector<size_t> embedded;                            // index into `items` of each row
-  std::vector<std::pair<size_t, std::string>> unreadable;  // (index into `items`, reason)
-};
-
-/// Embeds `items` (each with its own modality) in their order; `batch` > 0.
-ItemEmbeddings embed_dataset_items(const Embedder& embedder,
-                                   const std::vector<data::DatasetItem>& items, int64_t batch,
-                                   bool progress);
+/// Embeds `items`, all of `modality` (model::kSketch / kPhoto), in their order. Unreadable items
+/// (a missing file, a malformed drawing) are returned with the reason, never dropped silently.
+Embedder::FileBatch embed_dataset_items(const Embedder& embedder,
+                                        const std::vector<data::DatasetItem>& items,
+                                        int64_t modality, bool progress);
 
 }  // namespace hcmsn::index

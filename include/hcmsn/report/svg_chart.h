@@ -42,6 +42,17 @@ std::string svg_coord(double v);
 std::string svg_open(double width, double height, const std::string& title,
                      const std::string& fallback_title);
 
+/// Rough advance of one character at the figures' 11 px font, in pixels (layout only).
+inline constexpr double kCharWidth = 6.6;
+
+/// Number of characters (UTF-8 code points) of `text`, for layout.
+std::size_t utf8_length(const std::string& text);
+
+/// Legend entries of the given widths laid out in rows no wider than `available` (each row holds
+/// at least one entry): the entry indices of every row, in order.
+std::vector<std::vector<std::size_t>> wrap_legend(const std::vector<double>& widths,
+                                                  double available);
+
 /// "Nice" tick values covering [lo, hi]: multiples of a step 1, 2 or 5 × 10^k chosen so that
 /// about `target` intervals (≥ 1) span the range; the first tick is ≤ lo and the last ≥ hi.
 /// (both up to rounding). lo == hi gets a small range around the value. Throws hcmsn::Error for
