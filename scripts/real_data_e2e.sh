@@ -1,106 +1,178 @@
 #!/usr/bin/env bash
-# End to end on the real data of ../shared (issue 4): QuickDraw drawings and TU-Berlin sketches,
-# real photos, the QuickDraw-Ext zero-shot split (quickdraw30), BERT class embeddings
-# (all-MiniLM-L6-v2, share/semantics/) and the ImageNet MobileNetV2 of ../shared/weights.
+# End to end on the real data of ../shared (issues 4 and 11): the recommended training for the
+# QuickDraw-Ext split and for the TU-Berlin split, every run and the untrained backbone evaluated
+# on the same queries, on both galleries, across three seeds, through `hcmsn experiment`.
 #
-#   1. hcmsn dataset   summary of the combined sources under the split   -> OUT/dataset.json
-#   2. hcmsn extract   MobileNetV2 features (TF-SAME), resumable          -> OUT/features.cache
-#   3. hcmsn eval-features  the untrained-backbone baseline (cosine, Euclidean), both galleries
-#   4. hcmsn train     HCMSN (c = 0.01) and its Euclidean variant (c = 0), seeds 0 1 2
-#   5. hcmsn eval      every run's last checkpoint (no selection on the test classes), on the
-#                      standard gallery (unseen photos) and the generalised one (every photo)
-#   6. hcmsn report    OUT/report.html (seed 0), and OUT/summary.{json,md}: mean ± std, min–max
+#   1. hcmsn extract   MobileNetV2 features (TF-SAME), resumable, four caches in OUT/caches:
+#        quickdraw.cache   all 344 QuickDraw categories, TU-Berlin sketches, photo cut-outs; the
+#                          QuickDraw-Ext split, classes outside it kept as extra seen classes
+#                          (training uses every class with sketches, never an unseen one)
+#        natural.cache     the split's classes only, photos = cut-outs + natural photographs
+#                          (cross-domain: unseen-class sketches against natural photos)
+#        tuberlin.cache    the same as quickdraw.cache for the TU-Berlin split
+#        tuberlin_eval.cache  TU-Berlin sketches and cut-outs only (the TU-Berlin protocol)
+#   2. hcmsn experiment  OUT (runs in OUT/runs/{hcmsn,euclidean}-seed{0,1,2}) for QuickDraw-Ext
+#        and OUT/tuberlin for TU-Berlin: train, evaluate on the standard gallery (the evaluated
+#        classes' photos) and the generalised one (every photo), the untrained features as
+#        baselines; OUT/summary.{md,json}, OUT/report.html (and the same in OUT/tuberlin).
+#   3. With ABLATIONS=1: OUT/ablations, the paper's ablations (no adv / cls / rec / KD / bridge,
+#        h alone), a curvature sweep (c = 0 … 1) and a dimension sweep (64 … 512).
+#
+# The recommended method (issue 11): HCMSN on every class with sketches (--train-classes
+# sketched), the backbone's ImageNet classifier as a frozen teacher distilled into a student head
+# (--lambda-kd) and the photo-free ConSE bridge (--teacher-concepts, --lambda-bridge), retrieval
+# by the fused embedding (--fusion: backbone cosine + semantic cosine + HCMSN's distance) whose
+# weights, like the checkpoint (best), are chosen on 8 seen validation classes held out of
+# training (--val-classes), never on the reported classes.
 #
 # Usage: scripts/real_data_e2e.sh [OUT] (default e2e-real); env: SHARED (../shared), HCMSN
-# (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (20). About 4 minutes on 2 cores, most of it step 2.
+# (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (12), JOBS (1), ABLATIONS (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 out=${1:-e2e-real}
-shared=${SHARED:-../shared}
-hcmsn=${HCMSN:-build/hcmsn}
+shared=$(realpath "${SHARED:-../shared}")
+hcmsn=$(realpath "${HCMSN:-build/hcmsn}")
 seeds=${SEEDS:-"0 1 2"}
-epochs=${EPOCHS:-20}
-mkdir -p "$out/runs" "$out/evals"
+epochs=${EPOCHS:-12}
+jobs=${JOBS:-1}
+mkdir -p "$out/caches"
+out=$(realpath "$out")
+caches=$out/caches
+data=$shared/data
+weights=(--backbone mobilenet_v2 --weights "$shared/weights/mobilenet_v2_imagenet.safetensors")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-data=(--ndjson-dir "$shared/data/quickdraw" --sketch-dir "$shared/data/tuberlin40"
-      --photo-dir "$shared/data/photos" --split quickdraw30)
-semantics=(--semantics share/semantics/bert_minilm_quickdraw110.npy
-           --semantics-classes share/semantics/bert_minilm_quickdraw110.classes.txt)
+extract() {  # NAME DATASET-FLAGS...
+  local name=$1
+  shift
+  if [ ! -f "$caches/$name.cache" ]; then
+    "$hcmsn" extract "$@" "${weights[@]}" --out "$caches/$name.cache" \
+      --stats-json "$caches/$name.stats.json"
+  fi
+}
+extract quickdraw --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
+  --photo-dir "$data/photos" --split quickdraw30 --keep-out-of-split
+extract natural --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
+  --photo-dir "$data/photos" --photo-dir "$data/natural_photos" --split quickdraw30
+extract tuberlin --sketch-dir "$data/tuberlin40" --ndjson-dir "$data/quickdraw" \
+  --photo-dir "$data/photos" --split tuberlin30 --keep-out-of-split
+extract tuberlin_eval --sketch-dir "$data/tuberlin40" --photo-dir "$data/photos" --split tuberlin30
 
-"$hcmsn" dataset "${data[@]}" --json "$out/dataset.json"
-if [ ! -f "$out/features.cache" ]; then
-  "$hcmsn" extract "${data[@]}" --backbone mobilenet_v2 \
-    --weights "$shared/weights/mobilenet_v2_imagenet.safetensors" \
-    --out "$out/features.cache" --stats-json "$out/extract_stats.json"
-fi
-# Two galleries: the unseen classes' photos (standard) and every photo (generalised).
-for metric in cosine euclidean; do
-  "$hcmsn" eval-features --features "$out/features.cache" --split quickdraw30 --metric "$metric" \
-    --json "$out/baseline_$metric.json"
-  "$hcmsn" eval-features --features "$out/features.cache" --split quickdraw30 --metric "$metric" \
-    --gallery all --json "$out/baseline_${metric}_all.json"
-done
-# Evaluations go beside the runs, not into them: a command never writes inside a run it reads.
-for seed in $seeds; do
-  for variant in hcmsn euclidean; do
-    name="$variant-seed$seed"
-    run="$out/runs/$name"
-    curvature=0.01
-    if [ "$variant" = euclidean ]; then curvature=0; fi
-    if [ ! -f "$out/evals/$name.json" ]; then
-      rm -rf "$run"
-      "$hcmsn" train --features "$out/features.cache" --split quickdraw30 "${semantics[@]}" \
-        --curvature "$curvature" --epochs "$epochs" --seed "$seed" --out "$run" --quiet
-      "$hcmsn" eval --run "$run" --checkpoint last --json "$out/evals/$name.json" --quiet
+# What every run shares; the variants add the rest (a variant may not repeat a shared flag).
+train_args() {  # CACHE SPLIT
+  cat <<EOF
+["--features", "$caches/$1.cache", "--split", "$2",
+ "--semantics", "$repo/share/semantics/bert_minilm_all.npy",
+ "--semantics-classes", "$repo/share/semantics/bert_minilm_all.classes.txt",
+ "--val-classes", "8", "--fusion",
+ "--teacher-concepts", "$repo/share/semantics/bert_minilm_imagenet1000.npy",
+ "--epochs", "$epochs"]
+EOF
+}
+# The recommended method's own flags.
+full='"--train-classes", "sketched", "--lambda-kd", "1", "--lambda-bridge", "1"'
+kd_only='"--train-classes", "sketched", "--lambda-kd", "1"'
+bridge_only='"--train-classes", "sketched", "--lambda-bridge", "1"'
+seed_list=$(echo "$seeds" | tr ' ' ',')
+
+# Evaluations (hcmsn eval arguments) and the untrained features on the same queries and gallery.
+evaluation() {  # NAME CACHE [--gallery all]
+  local name=$1 cache=$2
+  shift 2
+  local extra=""
+  for a in "$@"; do extra="$extra, \"$a\""; done
+  printf '"%s": ["--features", "%s"%s]' "$name" "$caches/$cache.cache" "$extra"
+}
+baseline() {  # NAME CACHE SPLIT [--gallery all]   (inside a baseline object)
+  local name=$1 cache=$2 split=$3
+  shift 3
+  local extra=""
+  for a in "$@"; do extra="$extra, \"$a\""; done
+  printf '"%s": ["--features", "%s", "--split", "%s"%s]' "$name" "$caches/$cache.cache" "$split" "$extra"
+}
+baselines() {  # EVAL-CACHE SPLIT [NATURAL-CACHE]
+  local main=$1 split=$2 natural=${3:-}
+  local first=1
+  printf '{'
+  for metric in cosine euclidean; do
+    [ $first = 1 ] || printf ','
+    first=0
+    printf '"backbone-%s": {' "$metric"
+    baseline standard "$main" "$split" --metric "$metric"
+    printf ', '
+    baseline generalised "$main" "$split" --metric "$metric" --gallery all
+    if [ -n "$natural" ]; then
+      printf ', '
+      baseline natural "$natural" "$split" --metric "$metric"
+      printf ', '
+      baseline natural-generalised "$natural" "$split" --metric "$metric" --gallery all
     fi
-    if [ ! -f "$out/evals/${name}_all.json" ]; then
-      "$hcmsn" eval --run "$run" --checkpoint last --gallery all \
-        --json "$out/evals/${name}_all.json" --quiet
-    fi
+    printf '}'
   done
-done
-"$hcmsn" report --run "$out/runs/hcmsn-seed0" --run "$out/runs/euclidean-seed0" \
-  --name "HCMSN (c = 0.01)" --name "Euclidean (c = 0)" --checkpoint last \
-  --title "hcmsn on real data: QuickDraw-Ext split, MobileNetV2 features, BERT semantics" \
-  --out "$out/report.html" --quiet
+  printf '}'
+}
 
-python3 - "$out" $seeds <<'PY'
-import json, statistics, sys
-out, seeds = sys.argv[1], sys.argv[2:]
-def load(p):
-    with open(p) as f:
-        return json.load(f)
-summary = {}
-lines = []
-for gallery, suffix in (("standard", ""), ("generalised", "_all")):
-    rows = {}
-    for variant in ("hcmsn", "euclidean"):
-        rows[variant] = [load(f"{out}/evals/{variant}-seed{s}{suffix}.json") for s in seeds]
-    for metric in ("cosine", "euclidean"):
-        rows[f"backbone ({metric})"] = [load(f"{out}/baseline_{metric}{suffix}.json")]
-    first = rows["hcmsn"][0]
-    lines += [f"### {gallery} gallery: {first['num_queries']} queries x {first['num_gallery']} photos",
-              "", "| method | mAP@all | Prec@100 | runs |", "|---|---|---|---|"]
-    summary[gallery] = {}
-    for name, results in rows.items():
-        assert all(r["num_queries"] == first["num_queries"] and
-                   r["num_gallery"] == first["num_gallery"] for r in results), name
-        entry = {}
-        for key in ("map_all", "prec@100"):
-            values = [r[key] for r in results]
-            entry[key] = {"mean": statistics.mean(values),
-                          "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                          "min": min(values), "max": max(values), "values": values}
-        summary[gallery][name] = entry
-        cell = lambda e: (f"{e['mean']:.4f} ± {e['std']:.4f} ({e['min']:.4f}–{e['max']:.4f})"
-                          if len(e["values"]) > 1 else f"{e['mean']:.4f}")
-        lines.append(f"| {name} | {cell(entry['map_all'])} | {cell(entry['prec@100'])} | "
-                     f"{len(results)} |")
-    lines.append("")
-with open(f"{out}/summary.json", "w") as f:
-    json.dump(summary, f, indent=2)
-text = "\n".join(lines)
-with open(f"{out}/summary.md", "w") as f:
-    f.write(text)
-print(text)
-PY
+cat > "$tmp/quickdraw.json" <<EOF
+{
+  "title": "hcmsn on real data: QuickDraw-Ext split (unseen sketches vs cut-outs, and vs cut-outs + natural photos)",
+  "train": $(train_args quickdraw quickdraw30),
+  "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
+  "seeds": [$seed_list],
+  "evaluations": {
+    $(evaluation standard quickdraw),
+    $(evaluation generalised quickdraw --gallery all),
+    $(evaluation natural natural),
+    $(evaluation natural-generalised natural --gallery all)
+  },
+  "baselines": $(baselines quickdraw quickdraw30 natural),
+  "checkpoint": "best"
+}
+EOF
+cat > "$tmp/tuberlin.json" <<EOF
+{
+  "title": "hcmsn on real data: TU-Berlin split (TU-Berlin sketches vs cut-outs)",
+  "train": $(train_args tuberlin tuberlin30),
+  "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
+  "seeds": [$seed_list],
+  "evaluations": {
+    $(evaluation standard tuberlin_eval),
+    $(evaluation generalised tuberlin_eval --gallery all)
+  },
+  "baselines": $(baselines tuberlin_eval tuberlin30),
+  "checkpoint": "best"
+}
+EOF
+cat > "$tmp/ablations.json" <<EOF
+{
+  "title": "hcmsn ablations and sweeps: QuickDraw-Ext split",
+  "train": $(train_args quickdraw quickdraw30),
+  "variants": {
+    "hcmsn": [$full], "no-adv": [$full, "--no-adv"], "no-cls": [$full, "--no-cls"],
+    "no-rec": [$full, "--no-rec"], "no-kd": [$bridge_only], "no-bridge": [$kd_only],
+    "h-only": [$full, "--fusion-weights", "0,0,1"],
+    "paired-classes": ["--lambda-kd", "1", "--lambda-bridge", "1"],
+    "c0": [$full, "--curvature", "0"], "c0.1": [$full, "--curvature", "0.1"],
+    "c1": [$full, "--curvature", "1"],
+    "d64": [$full, "--dim", "64"], "d128": [$full, "--dim", "128"],
+    "d256": [$full, "--dim", "256"]
+  },
+  "seeds": [$seed_list],
+  "evaluations": {
+    $(evaluation standard quickdraw),
+    $(evaluation generalised quickdraw --gallery all),
+    $(evaluation natural natural),
+    $(evaluation natural-generalised natural --gallery all)
+  },
+  "baselines": $(baselines quickdraw quickdraw30 natural),
+  "checkpoint": "best"
+}
+EOF
+
+"$hcmsn" experiment --grid "$tmp/quickdraw.json" --out "$out" --jobs "$jobs" --force
+"$hcmsn" experiment --grid "$tmp/tuberlin.json" --out "$out/tuberlin" --jobs "$jobs"
+if [ "${ABLATIONS:-0}" = 1 ]; then
+  "$hcmsn" experiment --grid "$tmp/ablations.json" --out "$out/ablations" --jobs "$jobs"
+fi
+cat "$out/summary.md" "$out/tuberlin/summary.md"

@@ -2,12 +2,16 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "commands.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/output_guard.h"
+#include "hcmsn/data/class_name.h"
+#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/train/run_loader.h"
+#include "hcmsn/train/teacher.h"
 #include "hcmsn/train/trainer.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/interrupt.h"
@@ -29,6 +33,10 @@ struct TrainCommandOptions {
   train::RunConfig config;
   std::string classifier = "mlr";
   std::string schedule = "cosine";
+  std::string train_classes = "paired";
+  int64_t val_classes = 0;
+  std::string val_pool = "all";
+  std::string teacher_concepts, teacher_concepts_classes;
 };
 
 // Seen = the given list, or every class of the data that is not unseen (in the data's order).
@@ -43,11 +51,76 @@ std::vector<std::string> seen_classes_of(const train::TrainingSet& all,
   return seen;
 }
 
+// The `names` that another standard split holds out as unseen (matched by class key or QuickDraw
+// word): classes chosen the way benchmark designers choose test classes.
+std::vector<std::string> unseen_elsewhere(const std::vector<std::string>& names,
+                                          const std::string& own_split) {
+  std::set<std::string> keys;
+  for (const auto& split_name : data::standard_split_names()) {
+    const auto& split = data::standard_split(split_name);
+    if (split.name == own_split || split_name == own_split) continue;
+    for (const auto& c : split.unseen) {
+      keys.insert(data::class_key(c.name));
+      if (!c.ndjson_word.empty()) keys.insert(data::class_key(c.ndjson_word));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& name : names) {
+    if (keys.count(data::class_key(name)) > 0) out.push_back(name);
+  }
+  return out;
+}
+
+// Seen classes kept for training, and the validation classes taken out of them.
+void choose_training_classes(const TrainCommandOptions& o, const train::TrainingSet& all,
+                             train::RunConfig& config) {
+  if (o.train_classes == "sketched") {
+    // Every class of the data with sketches that is not unseen: with --split that adds the
+    // classes the extraction kept outside the split (extract --keep-out-of-split).
+    std::vector<std::string> candidates = seen_classes_of(all, config.unseen_classes, o.seen_file);
+    for (const auto& name : config.seen_classes) {
+      if (std::find(candidates.begin(), candidates.end(), name) == candidates.end() &&
+          std::find(all.class_names.begin(), all.class_names.end(), name) != all.class_names.end()) {
+        candidates.push_back(name);
+      }
+    }
+    config.seen_classes = train::classes_with_sketches(all, candidates, "seen");
+  } else {
+    config.seen_classes = train::classes_with_both_modalities(all, config.seen_classes, "seen");
+  }
+  if (o.val_classes > 0) {
+    // Validation needs a gallery: classes with photos, spread over the data's order.
+    std::vector<std::string> eligible =
+        train::classes_with_both_modalities(all, config.seen_classes, nullptr);
+    if (o.val_pool == "other-unseen") eligible = unseen_elsewhere(eligible, o.split);
+    HCMSN_CHECK(!eligible.empty(), "no seen class with sketches and photos is in --val-pool ",
+                o.val_pool, "; use --val-pool all");
+    int64_t n = o.val_classes;
+    if (n >= static_cast<int64_t>(eligible.size()) && o.val_pool != "all") {
+      n = static_cast<int64_t>(eligible.size());
+      util::log_info("validation: all {} classes of the pool {}", n, o.val_pool);
+      config.validation_classes = eligible;
+    } else {
+      config.validation_classes = train::spread_classes(eligible, n);
+    }
+    std::vector<std::string> rest;
+    for (const auto& name : config.seen_classes) {
+      if (std::find(config.validation_classes.begin(), config.validation_classes.end(), name) ==
+          config.validation_classes.end()) {
+        rest.push_back(name);
+      }
+    }
+    config.seen_classes = std::move(rest);
+  }
+}
+
+
 int run_train(TrainCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the run folder with --out");
   util::install_interrupt_handler();
   train::RunConfig config;
   train::ClassSemantics semantics;
+  nlohmann::json teacher_meta;
   if (o.resume) {
     config = train::read_run_config(o.out);
     semantics = train::read_run_semantics(o.out);
@@ -71,6 +144,8 @@ int run_train(TrainCommandOptions& o) {
         .input("--semantics-classes", o.semantics_classes)
         .input("--unseen", o.unseen_file)
         .input("--seen", o.seen_file)
+        .input("--teacher-concepts", o.teacher_concepts)
+        .input("--teacher-concepts-classes", o.teacher_concepts_classes)
         .output("--out", o.out, io::OutputKind::owned_folder("config.json"))
         .check();
     config = o.config;
@@ -103,14 +178,23 @@ int run_train(TrainCommandOptions& o) {
       for (const auto& c : split.unseen) config.unseen_classes.push_back(c.name);
       for (const auto& c : split.seen) config.seen_classes.push_back(c.name);
     }
-    config.seen_classes = train::classes_with_both_modalities(all, config.seen_classes, "seen");
     config.unseen_classes =
         train::classes_with_both_modalities(all, config.unseen_classes, "unseen");
+    choose_training_classes(o, all, config);
     for (const auto& name : config.seen_classes) {
       HCMSN_CHECK(std::find(config.unseen_classes.begin(), config.unseen_classes.end(), name) ==
                       config.unseen_classes.end(),
                   "class '", name, "' is both seen and unseen");
     }
+    if (!o.teacher_concepts.empty()) {
+      HCMSN_CHECK(config.data.kind == "features",
+                  "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone");
+      teacher_meta = data::load_feature_cache(config.data.path).meta;
+      config.model.teacher_classes(train::teacher_classes_of(teacher_meta));
+    }
+    HCMSN_CHECK(config.model.teacher_classes() > 0 ||
+                    (config.loss.lambda_kd() == 0 && config.loss.lambda_bridge() == 0),
+                "--lambda-kd and --lambda-bridge need the teacher: give --teacher-concepts");
     config.model.num_seen_classes(static_cast<int64_t>(config.seen_classes.size()));
     config.model.sem_dim(semantics.embeddings.size(1));
     config.model.in_dim(config.backbone.kind == "none" ? all.inputs.size(1)
@@ -118,6 +202,8 @@ int run_train(TrainCommandOptions& o) {
                                                        : config.backbone.channels.back());
     // Keep only the run's classes' vectors, seen first: the run folder is self-contained.
     std::vector<std::string> names = config.seen_classes;
+    names.insert(names.end(), config.validation_classes.begin(),
+                 config.validation_classes.end());
     names.insert(names.end(), config.unseen_classes.begin(), config.unseen_classes.end());
     semantics.embeddings =
         train::class_embeddings_for(names, semantics.class_names, semantics.embeddings);
@@ -126,14 +212,25 @@ int run_train(TrainCommandOptions& o) {
     train::write_run_semantics(o.out, semantics);
   }
   train::TrainingSet seen = all.subset_classes(config.seen_classes);
-  train::TrainingSet unseen = all.subset_classes(config.unseen_classes);
+  // Held-out rows: the validation classes when the run has them (never the test classes).
+  train::TrainingSet held_out = all.subset_classes(
+      config.validation_classes.empty() ? config.unseen_classes : config.validation_classes);
   const torch::Tensor seen_embeddings =
       train::class_embeddings_for(config.seen_classes, semantics.class_names, semantics.embeddings);
 
-  train::Trainer trainer(o.out, config, std::move(seen), std::move(unseen), seen_embeddings);
+  train::Trainer trainer(o.out, config, std::move(seen), std::move(held_out), seen_embeddings);
+  if (!o.resume && config.model.teacher_classes() > 0) {
+    train::TeacherSource source{teacher_meta, o.teacher_concepts, o.teacher_concepts_classes};
+    if (source.concepts_classes.empty()) {
+      source.concepts_classes =
+          std::filesystem::path(o.teacher_concepts).replace_extension(".classes.txt").string();
+    }
+    train::install_teacher(*trainer.network()->hcmsn(), source);
+  }
   const auto result = trainer.train(o.resume);
   if (result.finished) {
-    util::log_info("finished: best unseen mAP@all {:.4f} at epoch {}; run in {}",
+    util::log_info("finished: best {} score {:.4f} at epoch {}; run in {}",
+                   config.validation_classes.empty() ? "unseen" : "validation",
                    result.state.best_score, result.state.best_epoch, o.out);
   }
   return 0;
@@ -153,6 +250,23 @@ void add_train_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--semantics-classes", o->semantics_classes, "the M class names, one per line");
   cmd->add_option("--unseen", o->unseen_file, "unseen (test) classes, one per line");
   cmd->add_option("--seen", o->seen_file, "seen classes (default: every other class)");
+  cmd->add_option("--train-classes", o->train_classes,
+                  "paired: the seen classes with sketches and photos; sketched: every class of the "
+                  "data with sketches that is not unseen (photos or not)")
+      ->check(CLI::IsMember({"paired", "sketched"}))
+      ->capture_default_str();
+  cmd->add_option("--val-classes", o->val_classes,
+                  "hold this many seen classes (with photos, spread over the class order) out of "
+                  "training to pick the best checkpoint and the fusion weights; 0: evaluate on "
+                  "the unseen classes while training")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--val-pool", o->val_pool,
+                  "where validation classes come from: all (every seen class with photos) or "
+                  "other-unseen (those another standard split holds out as unseen: classes chosen "
+                  "the way test classes are; all of them when fewer than --val-classes)")
+      ->check(CLI::IsMember({"all", "other-unseen"}))
+      ->capture_default_str();
   cmd->add_option("--split", o->split,
                   "a standard zero-shot split (sketchy25, sketchy21, tuberlin30, quickdraw30) "
                   "instead of --unseen/--seen");
@@ -215,6 +329,37 @@ void add_train_command(CLI::App& app, int& exit_code) {
   l->add_flag("--no-cls", o->no_cls, "ablation: drop L_cls");
   l->add_flag("--no-adv", o->no_adv, "ablation: drop L_adv (and the discriminator)");
   l->add_flag("--no-rec", o->no_rec, "ablation: drop L_rec");
+  l->add_option_function<double>(
+      "--lambda-kd", [&c](double v) { c.loss.lambda_kd(v); },
+      "knowledge preservation: distil the teacher into a student head on f (default 0; needs "
+      "--teacher-concepts)");
+  l->add_option_function<double>(
+      "--kd-temperature", [&c](double v) { c.loss.kd_temperature(v); },
+      "temperature T of the distillation (default 2)");
+  l->add_option_function<double>(
+      "--lambda-bridge", [&c](double v) { c.loss.lambda_bridge(v); },
+      "the ConSE bridge as S's target for photos (default 0; needs --teacher-concepts)");
+
+  auto* k = cmd->add_option_group("knowledge transfer");
+  k->add_option("--teacher-concepts", o->teacher_concepts,
+                "embeddings of the teacher's class names (.npy, one row per ImageNet class: "
+                "share/semantics/bert_minilm_imagenet1000.npy): installs the backbone's own "
+                "classifier as a frozen teacher and the photo-free ConSE bridge");
+  k->add_option("--teacher-concepts-classes", o->teacher_concepts_classes,
+                "their class list (default: next to the .npy, .classes.txt)");
+  k->add_option_function<int64_t>(
+      "--conse-top", [&c](int64_t v) { c.model.conse_top(v); },
+      "m: the teacher's top-m classes place a photo in the semantic space (default 10)");
+  k->add_flag_function(
+      "--fusion", [&c](int64_t) { c.model.fused_embedding(true); },
+      "retrieve by the fused embedding: backbone cosine + semantic cosine + HCMSN's distance, "
+      "weighted (chosen on --val-classes unless --fusion-weights)");
+  k->add_option("--fusion-weights", c.trainer.fusion_weights,
+                "fixed fusion weights backbone,semantic,hyperbolic summing to 1 (e.g. 0.5,0.3,0.2)");
+  k->add_option("--fusion-grid", c.trainer.fusion_grid_steps,
+                "steps per unit of the simplex grid the fusion weights are chosen from")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   auto& t = c.trainer;
   auto* tr = cmd->add_option_group("training");
@@ -240,7 +385,8 @@ void add_train_command(CLI::App& app, int& exit_code) {
   tr->add_flag("--no-augment", o->no_augment, "no random flips and shifts of images");
   tr->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints")
       ->capture_default_str();
-  tr->add_option("--eval-every", t.eval_every, "epochs between unseen evaluations, 0 = never")
+  tr->add_option("--eval-every", t.eval_every,
+                 "epochs between held-out evaluations (validation, else unseen), 0 = never")
       ->capture_default_str();
   tr->add_option("--k", t.ks, "cut-offs for Prec@K and mAP@K")
       ->delimiter(',')

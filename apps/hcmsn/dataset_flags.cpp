@@ -29,6 +29,9 @@ void add_dataset_flags(CLI::App& cmd, data::DatasetSpec& spec) {
                 "'name id' map of the lists' labels (default: class = the path's parent folder)");
   g->add_option("--split", spec.split, splits + ": a standard zero-shot split");
   g->add_option("--unseen", spec.unseen_file, "unseen classes, one per line (instead of --split)");
+  g->add_flag("--keep-out-of-split", spec.keep_out_of_split,
+              "with --split: keep the classes outside the split as extra seen (training) classes, "
+              "e.g. every QuickDraw category with sketches; never as unseen ones");
 }
 
 void add_dataset_inputs(io::OutputGuard& guard, const data::DatasetSpec& spec,

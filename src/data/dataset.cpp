@@ -291,22 +291,53 @@ class ClassResolver {
   std::unordered_map<std::string, int64_t> by_key_, alias_;
 };
 
-// Class set from a standard split: seen then unseen, in id order.
-ClassResolver classes_from_split(const StandardSplit& split, Dataset& d) {
+// Class set from a standard split: seen then `extra_seen` then unseen, each in its order.
+ClassResolver classes_from_split(const StandardSplit& split,
+                                 const std::vector<std::string>& extra_seen, Dataset& d) {
   ClassResolver r;
   d.split = split.name;
   d.seen_classes = split.seen_names();
+  d.seen_classes.insert(d.seen_classes.end(), extra_seen.begin(), extra_seen.end());
   d.unseen_classes = split.unseen_names();
   d.class_names = d.seen_classes;
   d.class_names.insert(d.class_names.end(), d.unseen_classes.begin(), d.unseen_classes.end());
   std::vector<const StandardClass*> all;
   for (const auto& c : split.seen) all.push_back(&c);
+  const auto num_seen = static_cast<int64_t>(all.size());
+  for (size_t i = 0; i < extra_seen.size(); ++i) {
+    r.add(extra_seen[i], num_seen + static_cast<int64_t>(i));
+  }
+  const auto unseen_start = num_seen + static_cast<int64_t>(extra_seen.size());
   for (const auto& c : split.unseen) all.push_back(&c);
-  for (size_t i = 0; i < all.size(); ++i) r.add(all[i]->name, static_cast<int64_t>(i));
+  const auto index_of = [&](size_t i) {
+    const auto k = static_cast<int64_t>(i);
+    return k < num_seen ? k : unseen_start + (k - num_seen);
+  };
+  for (size_t i = 0; i < all.size(); ++i) r.add(all[i]->name, index_of(i));
   for (size_t i = 0; i < all.size(); ++i) {
-    if (!all[i]->ndjson_word.empty()) r.add_alias(all[i]->ndjson_word, static_cast<int64_t>(i));
+    if (!all[i]->ndjson_word.empty()) r.add_alias(all[i]->ndjson_word, index_of(i));
   }
   return r;
+}
+
+// The source classes a split does not know (matched as classes_from_split matches), each key
+// once in its first spelling, sorted by name: the extra seen classes of keep_out_of_split.
+std::vector<std::string> out_of_split_classes(const StandardSplit& split,
+                                              const std::vector<Source>& sources) {
+  Dataset scratch;
+  const ClassResolver known = classes_from_split(split, {}, scratch);
+  std::map<std::string, std::string> spelling;  // key → first spelling
+  for (const auto& s : sources) {
+    for (const auto& r : s.raw) {
+      if (known.find(r.source_class) < 0) {
+        spelling.emplace(class_key(r.source_class), r.source_class);
+      }
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& kv : spelling) names.push_back(kv.second);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // Class set from the sources themselves; unseen classes from a list (or none).
@@ -382,9 +413,15 @@ Dataset build_dataset(const DatasetSpec& spec) {
   }
 
   Dataset d;
-  const ClassResolver resolver = split != nullptr
-                                     ? classes_from_split(*split, d)
-                                     : classes_from_sources(sources, spec.unseen_file, d);
+  HCMSN_CHECK(!spec.keep_out_of_split || split != nullptr,
+              "keeping the classes outside a split (--keep-out-of-split) needs --split");
+  const ClassResolver resolver =
+      split != nullptr
+          ? classes_from_split(*split,
+                               spec.keep_out_of_split ? out_of_split_classes(*split, sources)
+                                                      : std::vector<std::string>{},
+                               d)
+          : classes_from_sources(sources, spec.unseen_file, d);
   std::unordered_map<std::string, std::string> ids;  // id → source path
   for (auto& s : sources) {
     for (auto& r : s.raw) {

@@ -286,4 +286,9 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   return result;
 }
 
+std::string weights_path_of(const std::string& weights_id) {
+  const auto open = weights_id.rfind(" (");
+  return open == std::string::npos ? weights_id : weights_id.substr(0, open);
+}
+
 }  // namespace hcmsn::features

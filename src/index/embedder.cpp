@@ -10,6 +10,7 @@
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/image_folder.h"
 #include "hcmsn/data/transforms.h"
+#include "hcmsn/features/feature_extractor.h"
 #include "hcmsn/io/checked_file.h"
 #include "hcmsn/model/hcmsn_model.h"
 #include "hcmsn/train/run_config.h"
@@ -38,13 +39,6 @@ std::string checkpoint_path(const std::string& run_dir, const std::string& which
               which, "'");
   return which == "best" ? train::best_checkpoint_path(run_dir)
                          : train::last_checkpoint_path(run_dir);
-}
-
-// extract's weights id is "PATH (N bytes, crc32 XXXXXXXX)": the path is everything before the
-// last " (".
-std::string weights_path_of(const std::string& weights_id) {
-  const auto open = weights_id.rfind(" (");
-  return open == std::string::npos ? weights_id : weights_id.substr(0, open);
 }
 
 data::TransformOptions transform_from_json(const json& j) {
@@ -109,7 +103,7 @@ json input_of(const train::RunConfig& config, const std::string& run_dir) {
               "feature cache '", config.data.path,
               "' does not record its backbone (it was not made by `hcmsn extract`); index "
               "photos with a run trained on an `hcmsn extract` cache or on images");
-  const std::string weights = weights_path_of(meta.at("weights").get<std::string>());
+  const std::string weights = features::weights_path_of(meta.at("weights").get<std::string>());
   return {{"kind", "backbone"},
           {"backbone", meta.at("backbone")},
           {"weights", weights},
@@ -129,7 +123,7 @@ std::unique_ptr<Embedder::State> load_state(const std::string& run_dir,
   state->network = run.network;
   state->batch = options.batch;
   state->curvature = run.network->hcmsn()->curvature().value();
-  state->dim = run.config.model.hyp_dim() > 0 ? run.config.model.hyp_dim() : run.config.model.dim();
+  state->dim = run.network->hcmsn()->embedding_dim();
   state->spec = {{"version", kSpecVersion},
                  {"run_dir", fs::absolute(run_dir).lexically_normal().string()},
                  {"checkpoint", options.checkpoint},

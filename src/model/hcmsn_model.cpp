@@ -80,6 +80,18 @@ HCMSNModelImpl::HCMSNModelImpl(HCMSNModelOptions options) : options_(options) {
   }
   discriminator_ = register_module(
       kDiscriminatorName, Discriminator(DiscriminatorOptions(o.sem_dim()).hidden(o.disc_hidden())));
+  HCMSN_CHECK(o.teacher_classes() >= 0, "HCMSNModel: teacher_classes must be >= 0, got ",
+              o.teacher_classes());
+  if (o.teacher_classes() > 0) {
+    transfer_ = register_module(
+        "transfer", KnowledgeTransfer(KnowledgeTransferOptions(o.in_dim(), o.dim(), o.sem_dim(),
+                                                               o.teacher_classes())
+                                          .top_m(o.conse_top())));
+  }
+  if (o.fused_embedding()) {
+    fusion_weights_ =
+        register_buffer("fusion_weights", torch::tensor({0.0F, 0.0F, 1.0F, 1.0F}, torch::kFloat32));
+  }
   if (o.learn_curvature()) {
     curvature_raw_ = register_parameter(
         "curvature_raw", torch::scalar_tensor(inverse_softplus(o.curvature()), torch::kFloat32));
@@ -103,11 +115,54 @@ HCMSNOutput HCMSNModelImpl::forward(const torch::Tensor& v, const torch::Tensor&
   out.s = semantic_net_->forward(out.f);
   out.h = projection_net_->forward(out.f, curvature());
   out.logits = classify(out.h);
+  if (transfer_ && transfer_->has_teacher()) {
+    out.student_logits = transfer_->student_logits(out.f);
+    out.teacher_logits = transfer_->teacher_logits(v);
+    out.bridge = transfer_->bridge(v);
+  }
   return out;
 }
 
+EmbeddingParts HCMSNModelImpl::embed_parts(const torch::Tensor& v, const torch::Tensor& modality) {
+  const auto f = feature_net_->forward(v, modality);
+  EmbeddingParts parts{v, semantic_net_->forward(f), projection_net_->forward(f, curvature())};
+  if (transfer_ && transfer_->has_teacher()) {
+    // A photo's semantics come from the teacher, which knows 1000 classes, not from S, which saw
+    // the few photo classes of training only.
+    const auto is_photo = (modality == kPhoto).view({-1, 1});
+    parts.s = torch::where(is_photo, transfer_->bridge(v).to(parts.s.dtype()), parts.s);
+  }
+  return parts;
+}
+
 torch::Tensor HCMSNModelImpl::embed(const torch::Tensor& v, const torch::Tensor& modality) {
-  return projection_net_->forward(feature_net_->forward(v, modality), curvature());
+  if (!options_.fused_embedding()) {
+    return projection_net_->forward(feature_net_->forward(v, modality), curvature());
+  }
+  const auto parts = embed_parts(v, modality);
+  return fuse_embedding(parts.v, parts.s, parts.h, fusion(), curvature().value());
+}
+
+int64_t HCMSNModelImpl::embedding_dim() const {
+  const int64_t hyp = options_.hyp_dim() > 0 ? options_.hyp_dim() : options_.dim();
+  return options_.fused_embedding() ? options_.in_dim() + options_.sem_dim() + hyp : hyp;
+}
+
+FusionWeights HCMSNModelImpl::fusion() const {
+  HCMSN_CHECK(fusion_weights_.defined(), "the model retrieves by h alone (no fused embedding)");
+  const auto w = fusion_weights_.to(torch::kFloat64);
+  return {w[0].item<double>(), w[1].item<double>(), w[2].item<double>(), w[3].item<double>()};
+}
+
+void HCMSNModelImpl::set_fusion(const FusionWeights& weights) {
+  HCMSN_CHECK(fusion_weights_.defined(),
+              "fusion weights need a model built with fused_embedding (train --fusion)");
+  check_fusion_weights(weights);
+  torch::NoGradGuard no_grad;
+  fusion_weights_.copy_(torch::tensor({static_cast<float>(weights.backbone),
+                                       static_cast<float>(weights.semantic),
+                                       static_cast<float>(weights.hyperbolic),
+                                       static_cast<float>(weights.hyperbolic_scale)}));
 }
 
 std::shared_ptr<torch::nn::Module> HCMSNModelImpl::classifier() const {

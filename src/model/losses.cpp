@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "hcmsn/model/knowledge_preservation.h"
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::model {
@@ -218,8 +219,11 @@ LossTerms total_loss(HCMSNModelImpl& model, const HCMSNOutput& out, const torch:
   check_weight(options.lambda_align(), "lambda_align");
   check_weight(options.lambda_rec(), "lambda_rec");
   check_weight(options.lambda_triplet(), "lambda_triplet");
+  check_weight(options.lambda_kd(), "lambda_kd");
+  check_weight(options.lambda_bridge(), "lambda_bridge");
   HCMSN_CHECK(options.lambda_cls() > 0 || options.lambda_adv() > 0 || options.lambda_align() > 0 ||
-                  options.lambda_rec() > 0 || options.lambda_triplet() > 0,
+                  options.lambda_rec() > 0 || options.lambda_triplet() > 0 ||
+                  options.lambda_kd() > 0 || options.lambda_bridge() > 0,
               "every loss weight is 0: nothing to train; switch at least one term on");
   HCMSN_CHECK(out.f.defined() && out.s.defined() && out.h.defined() && out.logits.defined(),
               "total_loss: the model output is incomplete; pass the result of model->forward");
@@ -249,6 +253,20 @@ LossTerms total_loss(HCMSNModelImpl& model, const HCMSNOutput& out, const torch:
   });
   add(t.triplet, options.lambda_triplet(),
       [&] { return hyperbolic_triplet_loss(out.h, labels, model.curvature(), options.margin()); });
+  const bool has_teacher = out.student_logits.defined() && out.bridge.defined();
+  HCMSN_CHECK(has_teacher || (options.lambda_kd() == 0 && options.lambda_bridge() == 0),
+              "total_loss: lambda_kd and lambda_bridge need a model with an installed teacher "
+              "(train --teacher-concepts on a backbone's feature cache)");
+  add(t.kd, options.lambda_kd(), [&] {
+    return distillation_loss(out.student_logits, out.teacher_logits, options.kd_temperature());
+  });
+  add(t.bridge, options.lambda_bridge(), [&] {
+    const auto photos = (modality == kPhoto).nonzero().view(-1);
+    // A batch without photos has no bridge term; the zero keeps the graph and the scale.
+    if (photos.numel() == 0) return out.s.sum() * 0;
+    return alignment_loss(out.s.index_select(0, photos),
+                          out.bridge.index_select(0, photos).to(out.s.dtype()));
+  });
   t.total = weighted.front();
   for (size_t i = 1; i < weighted.size(); ++i) t.total = t.total + weighted[i];
   return t;

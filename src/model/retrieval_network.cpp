@@ -31,6 +31,11 @@ torch::Tensor RetrievalNetworkImpl::embed(const torch::Tensor& input,
   return hcmsn_->embed(backbone_features(input), modality);
 }
 
+EmbeddingParts RetrievalNetworkImpl::embed_parts(const torch::Tensor& input,
+                                                 const torch::Tensor& modality) {
+  return hcmsn_->embed_parts(backbone_features(input), modality);
+}
+
 std::vector<torch::Tensor> RetrievalNetworkImpl::generator_parameters() const {
   std::vector<torch::Tensor> params;
   if (backbone_) params = backbone_->parameters();

@@ -126,8 +126,9 @@ void write_run_report(const std::string& path, const std::vector<ReportRun>& run
                                         }),
                                  loss_chart),
                   "Mean generator loss per epoch.");
-  ChartOptions map_chart{"unseen mAP@all", "epoch", "mAP@all", 520, 320, false};
+  ChartOptions map_chart{"held-out mAP@all", "epoch", "mAP@all", 520, 320, false};
   auto map_series = curves(runs, "", [](const nlohmann::json& r) {
+    if (r.contains("validation")) return r["validation"].value("map_all", std::nan(""));
     return r.contains("unseen") ? r["unseen"].value("map_all", std::nan("")) : std::nan("");
   });
   if (options.chance_map_all >= 0 && !map_series.empty()) {
@@ -136,7 +137,8 @@ void write_run_report(const std::string& path, const std::vector<ReportRun>& run
     map_series.push_back(std::move(chance));
   }
   page.add_figure(svg_line_chart(map_series, map_chart),
-                  "Zero-shot mAP@all on the unseen classes after each epoch.");
+                  "Zero-shot mAP@all after each epoch: on the validation classes (seen classes held out of "
+                  "training) when the run has them, else on the unseen classes.");
 
   for (const auto& run : runs) {
     const std::string grid = retrieval_grid(run, options);

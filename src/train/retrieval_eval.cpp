@@ -26,9 +26,7 @@ torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet
   }
   network.train(was_training);
   if (parts.empty()) {
-    return torch::zeros({0, network.hcmsn()->options().hyp_dim() > 0
-                                ? network.hcmsn()->options().hyp_dim()
-                                : network.hcmsn()->options().dim()});
+    return torch::zeros({0, network.hcmsn()->embedding_dim()});
   }
   return torch::cat(parts).contiguous();
 }

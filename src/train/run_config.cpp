@@ -25,7 +25,10 @@ json model_to_json(const model::HCMSNModelOptions& m) {
           {"classifier", model::to_string(m.classifier())},
           {"temperature", m.temperature()},
           {"dropout", m.dropout()},
-          {"shared_feature_input", m.shared_feature_input()}};
+          {"shared_feature_input", m.shared_feature_input()},
+          {"teacher_classes", m.teacher_classes()},
+          {"conse_top", m.conse_top()},
+          {"fused_embedding", m.fused_embedding()}};
 }
 
 model::HCMSNModelOptions model_from_json(const json& j) {
@@ -42,14 +45,20 @@ model::HCMSNModelOptions model_from_json(const json& j) {
       .classifier(model::parse_classifier_kind(j.at("classifier").get<std::string>()))
       .temperature(j.at("temperature").get<double>())
       .dropout(j.at("dropout").get<double>())
-      .shared_feature_input(j.value("shared_feature_input", false));
+      .shared_feature_input(j.value("shared_feature_input", false))
+      // Runs from before issue 11 have no teacher and retrieve by h.
+      .teacher_classes(j.value("teacher_classes", int64_t{0}))
+      .conse_top(j.value("conse_top", int64_t{10}))
+      .fused_embedding(j.value("fused_embedding", false));
   return m;
 }
 
 json loss_to_json(const model::LossOptions& l) {
   return {{"lambda_cls", l.lambda_cls()},         {"lambda_adv", l.lambda_adv()},
           {"lambda_align", l.lambda_align()},     {"lambda_rec", l.lambda_rec()},
-          {"lambda_triplet", l.lambda_triplet()}, {"margin", l.margin()}};
+          {"lambda_triplet", l.lambda_triplet()}, {"margin", l.margin()},
+          {"lambda_kd", l.lambda_kd()},           {"kd_temperature", l.kd_temperature()},
+          {"lambda_bridge", l.lambda_bridge()}};
 }
 
 model::LossOptions loss_from_json(const json& j) {
@@ -59,7 +68,10 @@ model::LossOptions loss_from_json(const json& j) {
       .lambda_align(j.at("lambda_align").get<double>())
       .lambda_rec(j.at("lambda_rec").get<double>())
       .lambda_triplet(j.at("lambda_triplet").get<double>())
-      .margin(j.at("margin").get<double>());
+      .margin(j.at("margin").get<double>())
+      .lambda_kd(j.value("lambda_kd", 0.0))
+      .kd_temperature(j.value("kd_temperature", 2.0))
+      .lambda_bridge(j.value("lambda_bridge", 0.0));
   return l;
 }
 
@@ -83,7 +95,9 @@ json trainer_to_json(const TrainerOptions& t) {
           {"eval_every", t.eval_every},
           {"ks", t.ks},
           {"max_steps", t.max_steps},
-          {"eval_batch", t.eval_batch}};
+          {"eval_batch", t.eval_batch},
+          {"fusion_weights", t.fusion_weights},
+          {"fusion_grid_steps", t.fusion_grid_steps}};
 }
 
 TrainerOptions trainer_from_json(const json& j) {
@@ -109,6 +123,8 @@ TrainerOptions trainer_from_json(const json& j) {
   t.ks = j.at("ks").get<std::vector<int64_t>>();
   t.max_steps = j.at("max_steps").get<int64_t>();
   t.eval_batch = j.at("eval_batch").get<int64_t>();
+  t.fusion_weights = j.value("fusion_weights", std::string());
+  t.fusion_grid_steps = j.value("fusion_grid_steps", int64_t{10});
   return t;
 }
 
@@ -170,7 +186,8 @@ json RunConfig::to_json() const {
           {"trainer", trainer_to_json(trainer)},
           {"data", {{"kind", data.kind}, {"path", data.path}}},
           {"seen_classes", seen_classes},
-          {"unseen_classes", unseen_classes}};
+          {"unseen_classes", unseen_classes},
+          {"validation_classes", validation_classes}};
 }
 
 RunConfig RunConfig::from_json(const json& j) {
@@ -188,6 +205,8 @@ RunConfig RunConfig::from_json(const json& j) {
     c.data.path = j.at("data").at("path").get<std::string>();
     c.seen_classes = j.at("seen_classes").get<std::vector<std::string>>();
     c.unseen_classes = j.at("unseen_classes").get<std::vector<std::string>>();
+    c.validation_classes =
+        j.value("validation_classes", std::vector<std::string>{});  // none before issue 11
     return c;
   } catch (const nlohmann::json::exception& e) {
     HCMSN_CHECK(false, "malformed run configuration: ", e.what());

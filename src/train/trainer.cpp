@@ -10,6 +10,7 @@
 #include "hcmsn/model/losses.h"
 #include "hcmsn/train/balanced_sampler.h"
 #include "hcmsn/train/fused_adam.h"
+#include "hcmsn/train/fusion_selection.h"
 #include "hcmsn/train/retrieval_eval.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
@@ -90,8 +91,10 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
               config_.seen_classes.size(), " seen classes");
   if (config_.trainer.eval_every > 0) {
     unseen_.validate();
-    HCMSN_CHECK(unseen_.class_names == config_.unseen_classes,
-                "the evaluation rows' classes differ from the run's unseen classes");
+    HCMSN_CHECK(unseen_.class_names == (validating() ? config_.validation_classes
+                                                     : config_.unseen_classes),
+                "the evaluation rows' classes differ from the run's ",
+                validating() ? "validation" : "unseen", " classes");
   }
   HCMSN_CHECK(class_embeddings_.dim() == 2 &&
                   class_embeddings_.size(0) == static_cast<int64_t>(seen_.class_names.size()) &&
@@ -101,8 +104,17 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
   HCMSN_CHECK(config_.trainer.epochs > 0, "epochs must be > 0");
   HCMSN_CHECK(config_.trainer.lr > 0 && config_.trainer.disc_lr > 0, "learning rates must be > 0");
 
+  HCMSN_CHECK(config_.trainer.fusion_weights.empty() || config_.model.fused_embedding(),
+              "fusion weights need a fused embedding (train --fusion)");
+  HCMSN_CHECK(!config_.model.fused_embedding() || !config_.trainer.fusion_weights.empty() ||
+                  validating() || config_.trainer.eval_every == 0,
+              "a fused embedding needs fixed weights (--fusion-weights) or validation classes "
+              "(--val-classes) to choose them on; the test classes never choose them");
   torch::manual_seed(config_.trainer.seed);
   network_ = build_network(config_);
+  if (!config_.trainer.fusion_weights.empty()) {
+    network_->hcmsn()->set_fusion(model::parse_fusion_weights(config_.trainer.fusion_weights));
+  }
   const auto& t = config_.trainer;
   generator_opt_ = std::make_unique<FusedAdam>(network_->generator_parameters(),
                                                torch::optim::AdamOptions(t.lr)
@@ -157,7 +169,48 @@ nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int
   add_term(record, "align", terms.align);
   add_term(record, "rec", terms.rec);
   add_term(record, "triplet", terms.triplet);
+  add_term(record, "kd", terms.kd);
+  add_term(record, "bridge", terms.bridge);
   return record;
+}
+
+bool Trainer::validating() const { return !config_.validation_classes.empty(); }
+
+std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
+  const auto& t = config_.trainer;
+  if (validating() && config_.model.fused_embedding() && t.fusion_weights.empty()) {
+    const FusionChoice choice =
+        select_fusion(*network_, unseen_, seen_, t.fusion_grid_steps, t.eval_batch);
+    network_->hcmsn()->set_fusion(choice.weights);
+    nlohmann::json value = {{"map_all", choice.best.map_standard},
+                            {"map_all_generalised", choice.best.map_generalised},
+                            {"score", choice.best.score()},
+                            {"fusion", model::to_string(choice.weights)},
+                            {"backbone_only", choice.backbone.score()}};
+    return {"validation", value, choice.best.score()};
+  }
+  if (config_.model.fused_embedding()) {
+    // Fixed weights: κ still follows h, measured on the training rows.
+    auto weights = network_->hcmsn()->fusion();
+    weights.hyperbolic_scale = hyperbolic_scale_of(*network_, seen_, 2048, t.eval_batch);
+    network_->hcmsn()->set_fusion(weights);
+  }
+  if (validating() && config_.model.fused_embedding()) {
+    const FusionScore score = score_fusion(*network_, unseen_, seen_, network_->hcmsn()->fusion(),
+                                           t.eval_batch);
+    nlohmann::json value = {{"map_all", score.map_standard},
+                            {"map_all_generalised", score.map_generalised},
+                            {"score", score.score()},
+                            {"fusion", model::to_string(network_->hcmsn()->fusion())}};
+    return {"validation", value, score.score()};
+  }
+  metrics::EvaluationOptions eval;
+  eval.ks = t.ks;
+  eval.progress = false;
+  const auto result = evaluate_split(embed_split(*network_, unseen_, t.eval_batch), eval);
+  nlohmann::json value = metrics::to_json(result);
+  value.erase("per_class");
+  return {validating() ? "validation" : "unseen", value, result.map_all};
 }
 
 void Trainer::save_last(const TrainerState& state) {
@@ -184,15 +237,11 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   const bool evaluate =
       t.eval_every > 0 && ((state.epoch + 1) % t.eval_every == 0 || state.epoch + 1 == t.epochs);
   if (evaluate) {
-    metrics::EvaluationOptions eval;
-    eval.ks = t.ks;
-    eval.progress = false;
-    const auto result = evaluate_split(embed_split(*network_, unseen_, t.eval_batch), eval);
-    nlohmann::json unseen = metrics::to_json(result);
-    unseen.erase("per_class");
-    record["unseen"] = unseen;
-    if (result.map_all > state.best_score) {
-      state.best_score = result.map_all;
+    const auto [key, value, score] = evaluate_held_out();
+    record[key] = value;
+    if (state.epoch == 0 && epoch0_.is_object()) record["epoch0"] = epoch0_;
+    if (score > state.best_score) {
+      state.best_score = score;
       state.best_epoch = state.epoch + 1;
       record["best"] = true;
     }
@@ -221,6 +270,10 @@ TrainResult Trainer::train(bool resume) {
                    state.step_in_epoch, state.global_step);
   } else {
     write_run_config(run_dir_, config_);
+    if (t.eval_every > 0) {
+      // Where the untrained network stands, so the log shows what training added.
+      epoch0_ = std::get<1>(evaluate_held_out());
+    }
   }
 
   // trainer.seed is the run's one seed (config.json keeps no other): it seeds the batches too.
@@ -267,6 +320,15 @@ TrainResult Trainer::train(bool resume) {
         "epoch {}/{}: loss {:.4f}{}", state.epoch + 1, t.epochs, record["loss"].value("total", 0.0),
         record.contains("unseen")
             ? fmt::format(", unseen mAP@all {:.4f}", record["unseen"]["map_all"].get<double>())
+        : record.contains("validation")
+            ? fmt::format(", validation mAP@all {:.4f}{}",
+                          record["validation"]["map_all"].get<double>(),
+                          record["validation"].contains("fusion")
+                              ? fmt::format(" (generalised {:.4f}, fusion {})",
+                                            record["validation"]["map_all_generalised"]
+                                                .get<double>(),
+                                            record["validation"]["fusion"].get<std::string>())
+                              : std::string())
             : std::string());
     ++state.epoch;
     state.step_in_epoch = 0;

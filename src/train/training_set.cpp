@@ -128,9 +128,12 @@ std::pair<int64_t, int64_t> TrainingSet::modality_counts() const {
   return {size() - photos, photos};
 }
 
-std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
-                                                      const std::vector<std::string>& names,
-                                                      const char* role) {
+namespace {
+
+// The `names` with sketches (and photos, when `need_photos`) in `set`; warns about the rest.
+std::vector<std::string> classes_with_rows(const TrainingSet& set,
+                                           const std::vector<std::string>& names, const char* role,
+                                           bool need_photos) {
   std::map<std::string, int64_t> index;
   for (size_t i = 0; i < set.class_names.size(); ++i) {
     index.emplace(set.class_names[i], static_cast<int64_t>(i));
@@ -143,18 +146,45 @@ std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
   std::vector<std::string> kept, dropped;
   for (const auto& name : names) {
     const auto it = index.find(name);
-    const bool both = it == index.end() || (counts[it->second][0].item<int64_t>() > 0 &&
-                                            counts[it->second][1].item<int64_t>() > 0);
-    (both ? kept : dropped).push_back(name);
+    const bool ok = it == index.end() ||
+                    (counts[it->second][0].item<int64_t>() > 0 &&
+                     (!need_photos || counts[it->second][1].item<int64_t>() > 0));
+    (ok ? kept : dropped).push_back(name);
   }
-  if (!dropped.empty()) {
+  if (!dropped.empty() && role != nullptr) {
     std::string list;
     for (const auto& name : dropped) list += (list.empty() ? "" : ", ") + name;
-    util::log_warn("{} {} class(es) lack sketches or photos and are left out: {}", dropped.size(),
-                   role, list);
+    util::log_warn("{} {} class(es) lack {} and are left out: {}", dropped.size(), role,
+                   need_photos ? "sketches or photos" : "sketches", list);
   }
-  HCMSN_CHECK(!kept.empty(), "no ", role, " class has both sketches and photos");
+  HCMSN_CHECK(!kept.empty(), "no ", role != nullptr ? role : "eligible", " class has ",
+              need_photos ? "both sketches and photos" : "sketches");
   return kept;
+}
+
+}  // namespace
+
+std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
+                                                      const std::vector<std::string>& names,
+                                                      const char* role) {
+  return classes_with_rows(set, names, role, /*need_photos=*/true);
+}
+
+std::vector<std::string> classes_with_sketches(const TrainingSet& set,
+                                               const std::vector<std::string>& names,
+                                               const char* role) {
+  return classes_with_rows(set, names, role, /*need_photos=*/false);
+}
+
+std::vector<std::string> spread_classes(const std::vector<std::string>& eligible, int64_t n) {
+  const auto m = static_cast<int64_t>(eligible.size());
+  HCMSN_CHECK(n >= 0 && n < m, "cannot hold out ", n, " of ", m,
+              " classes: at least one must stay for training");
+  std::vector<std::string> picked;
+  for (int64_t k = 0; k < n; ++k) {
+    picked.push_back(eligible[static_cast<size_t>((2 * k + 1) * m / (2 * n))]);
+  }
+  return picked;
 }
 
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,

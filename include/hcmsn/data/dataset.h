@@ -34,6 +34,7 @@
 // hold, joined by key, spelled as the first source (in spec order) spells it, sorted by that
 // name; the unseen classes are those of DatasetSpec::unseen_file (matched by key; unknown names
 // are an error listing them all), the rest are seen; without an unseen file every class is seen.
+// DatasetSpec::keep_out_of_split adds the classes outside a split as extra seen classes.
 // Items whose class is outside the class set are counted per source and class, never dropped
 // silently. Two items with the same id are an error.
 #pragma once
@@ -80,6 +81,10 @@ struct DatasetSpec {
   std::string class_map;    // `name id` map for both lists; without it: the parent folder
   std::string split;        // a standard split name (standard_splits.h)
   std::string unseen_file;  // unseen class names, one per line (instead of a split)
+  /// With a split: keep the source classes the split does not know as extra seen classes (after
+  /// the split's seen ones, sorted by name) instead of counting them out of the split. They can
+  /// only ever be seen: a class that matches an unseen one by key or QuickDraw word is that class.
+  bool keep_out_of_split = false;
 };
 
 struct Dataset {

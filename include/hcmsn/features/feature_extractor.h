@@ -64,4 +64,8 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
 /// backbone sees, before normalisation). Throws hcmsn::Error naming the item when unreadable.
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options);
 
+/// The weights file of a cache's weights id ("PATH (N bytes, crc32 XXXXXXXX)", as `hcmsn
+/// extract` records it): everything before the last " (".
+std::string weights_path_of(const std::string& weights_id);
+
 }  // namespace hcmsn::features

@@ -22,6 +22,8 @@
 
 #include "hcmsn/geometry/hyperbolic_mlr.h"
 #include "hcmsn/geometry/poincare_ball.h"
+#include "hcmsn/model/fused_embedding.h"
+#include "hcmsn/model/knowledge_transfer.h"
 #include "hcmsn/model/projection_net.h"
 #include "hcmsn/model/prototype_classifier.h"
 #include "hcmsn/model/reconstruction_net.h"
@@ -66,6 +68,13 @@ struct HCMSNModelOptions {
   TORCH_ARG(double, dropout) = 0.2;
   /// F's input layer shared by both modalities (RetrievalFeatureNetOptions::shared_input).
   TORCH_ARG(bool, shared_feature_input) = false;
+  /// K of the frozen teacher (the backbone's ImageNet classifier, 1000); 0: no teacher, no
+  /// student head, no ConSE bridge (knowledge_transfer.h). Needs cached backbone features.
+  TORCH_ARG(int64_t, teacher_classes) = 0;
+  /// m of the ConSE bridge.
+  TORCH_ARG(int64_t, conse_top) = 10;
+  /// Retrieve by the fused embedding (fused_embedding.h) instead of h alone.
+  TORCH_ARG(bool, fused_embedding) = false;
 };
 
 /// Everything a training step needs from one forward pass.
@@ -74,6 +83,18 @@ struct HCMSNOutput {
   torch::Tensor s;       // (B, sem_dim) semantic embeddings S(f)
   torch::Tensor h;       // (B, hyp_dim) points on the ball of curvature −c
   torch::Tensor logits;  // (B, num_seen_classes)
+  // Defined only when the model has an installed teacher:
+  torch::Tensor student_logits;  // (B, teacher_classes)
+  torch::Tensor teacher_logits;  // (B, teacher_classes), no gradient
+  torch::Tensor bridge;          // (B, sem_dim) ConSE embeddings, no gradient
+};
+
+/// The parts of the fused embedding (fused_embedding.h) before fusion.
+struct EmbeddingParts {
+  torch::Tensor v;  // (B, in_dim) backbone features
+  torch::Tensor s;  // (B, sem_dim): S(F(v)) for sketches; the ConSE bridge for photos when the
+                    // model has a teacher
+  torch::Tensor h;  // (B, hyp_dim) on the ball
 };
 
 class HCMSNModelImpl : public torch::nn::Module {
@@ -84,9 +105,21 @@ class HCMSNModelImpl : public torch::nn::Module {
   /// v (B, in_dim), modality (B) → f, s, h and the classifier logits.
   HCMSNOutput forward(const torch::Tensor& v, const torch::Tensor& modality);
 
-  /// The retrieval embedding h (B, hyp_dim) = P(F(v)) of sketches and photos alike. Does not
-  /// change the train/eval mode: call eval() (and use torch::NoGradGuard) for retrieval.
+  /// The retrieval embedding (B, embedding_dim()): h = P(F(v)), or with fused_embedding the
+  /// fused point of embed_parts under fusion(). Does not change the train/eval mode: call eval()
+  /// (and use torch::NoGradGuard) for retrieval.
   torch::Tensor embed(const torch::Tensor& v, const torch::Tensor& modality);
+  EmbeddingParts embed_parts(const torch::Tensor& v, const torch::Tensor& modality);
+  /// hyp_dim, or in_dim + sem_dim + hyp_dim with fused_embedding.
+  int64_t embedding_dim() const;
+
+  /// The fusion weights (a buffer, saved with the checkpoint; (0, 0, 1) until set). Throws
+  /// hcmsn::Error without fused_embedding or on weights off the simplex.
+  FusionWeights fusion() const;
+  void set_fusion(const FusionWeights& weights);
+
+  /// The knowledge-transfer heads, or nullptr when teacher_classes is 0.
+  KnowledgeTransferImpl* transfer() const { return transfer_ ? transfer_.ptr().get() : nullptr; }
 
   /// Classifier logits (B, num_seen_classes) for points h (B, hyp_dim) on the ball.
   torch::Tensor classify(const torch::Tensor& h);
@@ -119,6 +152,8 @@ class HCMSNModelImpl : public torch::nn::Module {
   geometry::HyperbolicMLR mlr_{nullptr};
   PrototypeClassifier prototypes_{nullptr};
   Discriminator discriminator_{nullptr};
+  KnowledgeTransfer transfer_{nullptr};
+  torch::Tensor fusion_weights_;  // (4) backbone, semantic, hyperbolic, κ; fused_embedding only
   torch::Tensor curvature_raw_;  // 0-dim; defined only when the curvature is learnable
 };
 TORCH_MODULE(HCMSNModel);

@@ -35,6 +35,13 @@ struct LossOptions {
   TORCH_ARG(double, lambda_triplet) = 0.0;
   /// Triplet margin, in units of the Poincaré distance.
   TORCH_ARG(double, margin) = 1.0;
+  /// Knowledge preservation: the student head distilled towards the frozen teacher, sketches
+  /// and photos (knowledge_preservation.h); needs a model with an installed teacher.
+  TORCH_ARG(double, lambda_kd) = 0.0;
+  /// T of the distillation.
+  TORCH_ARG(double, kd_temperature) = 2.0;
+  /// The semantic bridge as S's target for photos: 1 − cos(S(f), ConSE(v)) on the photo rows.
+  TORCH_ARG(double, lambda_bridge) = 0.0;
 };
 
 /// The unweighted terms of L and the weighted total. A term whose weight is 0 is undefined
@@ -45,6 +52,8 @@ struct LossTerms {
   torch::Tensor align;
   torch::Tensor rec;
   torch::Tensor triplet;
+  torch::Tensor kd;
+  torch::Tensor bridge;
   torch::Tensor total;
 };
 

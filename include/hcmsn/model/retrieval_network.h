@@ -28,6 +28,8 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   HCMSNOutput forward(const torch::Tensor& input, const torch::Tensor& modality);
   /// Retrieval embeddings h (B, hyp_dim); see HCMSNModelImpl::embed.
   torch::Tensor embed(const torch::Tensor& input, const torch::Tensor& modality);
+  /// The parts of the fused embedding; see HCMSNModelImpl::embed_parts.
+  EmbeddingParts embed_parts(const torch::Tensor& input, const torch::Tensor& modality);
 
   bool has_backbone() const { return backbone_ != nullptr; }
   BackboneImpl* backbone() const { return backbone_.get(); }

@@ -46,6 +46,9 @@ struct RunConfig {
   DataSpec data;
   std::vector<std::string> seen_classes;
   std::vector<std::string> unseen_classes;
+  /// Seen classes held out of training to select the checkpoint and the fusion weights (never
+  /// the classes a run reports); empty: the run evaluates on the unseen classes while training.
+  std::vector<std::string> validation_classes;
 
   nlohmann::json to_json() const;
   /// Throws hcmsn::Error on a missing key, a wrong type or a newer version.

@@ -12,15 +12,21 @@
 // (seed, epoch). last.ckpt (network, both Adam states, position, history) is written every
 // `checkpoint_every` steps and at every epoch end, so a resumed run, also one killed mid-epoch,
 // repeats exactly the steps an uninterrupted run would have taken after that checkpoint.
-// best.ckpt keeps the weights with the best unseen mAP@all. log.jsonl gets one object per epoch:
+// best.ckpt keeps the weights with the best held-out score: mAP@all on the unseen classes, or,
+// when the run has validation classes (seen classes held out of training, RunConfig), on those,
+// where a fused run also chooses its fusion weights (fusion_selection.h; the score is then the
+// mean of the standard and generalised galleries). log.jsonl gets one object per epoch:
 //   {"epoch", "global_step", "lr", "loss": {"total", "cls", "adv", "align", "rec", "triplet",
-//    "disc"}, "seconds", "samples_per_second", "unseen": {<hcmsn metrics fields>}, "best"}.
+//    "kd", "bridge", "disc"}, "seconds", "samples_per_second",
+//    "unseen" or "validation": {"map_all", ...}, "best"}; the first also "epoch0": the untrained
+//    network's held-out record.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <functional>
 #include <string>
+#include <tuple>
 
 #include "hcmsn/train/checkpoint.h"
 #include "hcmsn/train/fused_adam.h"
@@ -58,6 +64,10 @@ class Trainer {
   nlohmann::json step(const torch::Tensor& rows, int64_t global_step, int64_t total_steps);
   nlohmann::json end_epoch(TrainerState& state, double seconds, int64_t samples);
   void save_last(const TrainerState& state);
+  bool validating() const;
+  /// Evaluates the held-out rows (validation classes, else unseen; fusion weights chosen there
+  /// when the run selects them): the log key, its record and the score that picks best.ckpt.
+  std::tuple<std::string, nlohmann::json, double> evaluate_held_out();
 
   std::string run_dir_;
   RunConfig config_;
@@ -69,6 +79,7 @@ class Trainer {
   std::unique_ptr<FusedAdam> discriminator_opt_;
   std::function<void(const nlohmann::json&)> epoch_callback_;
   int64_t total_steps_ = 0;
+  nlohmann::json epoch0_;  // the untrained network's held-out record (a fresh run only)
 };
 
 }  // namespace hcmsn::train

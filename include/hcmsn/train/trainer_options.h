@@ -44,6 +44,11 @@ struct TrainerOptions {
   /// Stop after this many steps in all (0: run all epochs); the run can be resumed later.
   int64_t max_steps = 0;
   int64_t eval_batch = 256;
+  /// Fused retrieval (model::HCMSNModelOptions::fused_embedding): fixed weights "b,s,h", or ""
+  /// to select them on the validation classes at every evaluation (fusion_selection.h) from the
+  /// simplex grid of step 1/fusion_grid_steps.
+  std::string fusion_weights;
+  int64_t fusion_grid_steps = 10;
   bool progress = true;
 };
 

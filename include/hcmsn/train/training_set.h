@@ -44,11 +44,22 @@ struct TrainingSet {
 /// hcmsn::Error listing every class without a vector.
 /// The `names` that have both sketches and photos in `set`, in the given order. Training pairs
 /// the modalities and evaluation needs a gallery for every query, so the others are left out
-/// with one warning naming them (`role`: "seen", "unseen"), never silently. A name unknown to
+/// with one warning naming them (`role`: "seen", "unseen"; nullptr: no warning, for a
+/// caller that only looks for candidates), never silently. A name unknown to
 /// `set` is kept (subset_classes reports it). Throws hcmsn::Error when none is left.
 std::vector<std::string> classes_with_both_modalities(const TrainingSet& set,
                                                       const std::vector<std::string>& names,
                                                       const char* role);
+/// The same with sketches alone required: training on every class that has sketches, photos or
+/// not (issue 11).
+std::vector<std::string> classes_with_sketches(const TrainingSet& set,
+                                               const std::vector<std::string>& names,
+                                               const char* role);
+
+/// n of `eligible` spread evenly over its order: element ⌊(2k + 1)·M / 2n⌋ for k < n (the
+/// validation classes: fixed by the data, the same for every seed). Throws hcmsn::Error unless
+/// 0 ≤ n < M.
+std::vector<std::string> spread_classes(const std::vector<std::string>& eligible, int64_t n);
 
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,

@@ -202,6 +202,42 @@ TEST(Dataset, NdjsonFilesMatchTheSplitThroughItsQuickDrawWords) {
   EXPECT_EQ(s.empty_classes.size(), 108u);
 }
 
+TEST(Dataset, KeepOutOfSplitAddsExtraSeenClassesAndNeverUnseenOnes) {
+  const fs::path dir = fs::path(test::temp_dir("dataset_keep")) / "quickdraw";
+  write(dir / "The Eiffel Tower.ndjson", "{}\n");
+  write(dir / "cow.ndjson", "{}\n");         // unseen in QuickDraw-Ext
+  write(dir / "zigzag.ndjson", "{}\n{}\n");  // outside the split
+  write(dir / "Anvil.ndjson", "{}\n");        // outside the split
+  DatasetSpec spec;
+  spec.ndjson_dirs = {dir.string()};
+  spec.split = "quickdraw30";
+  spec.keep_out_of_split = true;
+  const Dataset d = build_dataset(spec);
+  ASSERT_EQ(d.class_names.size(), 112u);
+  ASSERT_EQ(d.seen_classes.size(), 82u);
+  EXPECT_EQ(d.unseen_classes.size(), 30u);
+  // The extras follow the split's seen classes, sorted by name; the unseen ones stay last.
+  EXPECT_EQ(d.seen_classes[80], "Anvil");
+  EXPECT_EQ(d.seen_classes[81], "zigzag");
+  EXPECT_EQ(d.class_names[80], "Anvil");
+  EXPECT_EQ(d.class_names[82], d.unseen_classes[0]);
+  ASSERT_EQ(d.items.size(), 5u);
+  std::map<std::string, int64_t> index;
+  for (const auto& item : d.items) {
+    EXPECT_EQ(d.class_names[static_cast<size_t>(item.class_index)], item.class_name);
+    index[item.class_name] = item.class_index;
+  }
+  EXPECT_LT(index.at("eiffel tower"), 80);  // one of the split's own seen classes
+  EXPECT_GE(index.at("cow"), 82);  // still unseen, through the split's own spelling
+  EXPECT_LT(index.at("zigzag"), 82);
+  EXPECT_TRUE(d.sources[0].out_of_split.empty());
+  // Without a split the flag means nothing: refused rather than ignored.
+  DatasetSpec no_split;
+  no_split.ndjson_dirs = {dir.string()};
+  no_split.keep_out_of_split = true;
+  EXPECT_TRUE(test::contains(test::error_of([&] { build_dataset(no_split); }), "needs --split"));
+}
+
 TEST(Dataset, OfficialLayoutWithSplitUsesTheSplitSpelling) {
   const fs::path root = test::temp_dir("dataset_tuberlin");
   write(root / "png_ready/alarm_clock/1.png");

@@ -1,0 +1,51 @@
+// Choosing the fusion weights of the fused retrieval embedding (model/fused_embedding.h) on
+// seen-class validation data, never on the classes a run reports.
+//
+// The validation classes' sketches are the queries. Two galleries score each weight triple, as
+// the evaluation does: the validation classes' photos (standard) and those plus every training
+// photo (generalised: the training classes are the distractors). The score is their mean
+// mAP@all; the grid is model::fusion_grid(steps), the first best triple wins. κ, the scale of h
+// (model::hyperbolic_scale), is measured on every row the selection embeds.
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "hcmsn/model/fused_embedding.h"
+#include "hcmsn/model/retrieval_network.h"
+#include "hcmsn/train/training_set.h"
+
+namespace hcmsn::train {
+
+struct FusionScore {
+  double map_standard = 0;
+  double map_generalised = 0;
+  double score() const { return 0.5 * (map_standard + map_generalised); }
+};
+
+struct FusionChoice {
+  model::FusionWeights weights;
+  FusionScore best;
+  /// The same validation with weights (1, 0, 0): the backbone's cosine, i.e. where the untrained
+  /// features stand.
+  FusionScore backbone;
+  nlohmann::json to_json() const;
+};
+
+/// Scores one weight triple. `validation` needs sketches and photos; `training` may be empty.
+/// Throws hcmsn::Error when the network has no fused embedding.
+FusionScore score_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+                         const TrainingSet& training, const model::FusionWeights& weights,
+                         int64_t batch = 256);
+
+/// κ measured on up to `max_rows` evenly spaced rows of `set` (for fixed weights).
+double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
+                           int64_t max_rows = 2048, int64_t batch = 256);
+
+/// Scores the whole grid (embedding every row once) and returns the best triple; does not
+/// change the network's weights.
+FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+                           const TrainingSet& training, int64_t grid_steps, int64_t batch = 256);
+
+}  // namespace hcmsn::train

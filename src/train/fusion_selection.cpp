@@ -1,0 +1,177 @@
+#include "hcmsn/train/fusion_selection.h"
+
+#include <string>
+#include <vector>
+
+#include "hcmsn/model/retrieval_feature_net.h"
+#include "hcmsn/train/retrieval_eval.h"
+#include "hcmsn/util/check.h"
+
+namespace hcmsn::train {
+namespace {
+
+// The fused embedding's parts of every row, in eval mode without gradient, `batch` rows at a
+// time; restores the training mode.
+model::EmbeddingParts embed_parts_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
+                                     int64_t batch) {
+  const bool was_training = network.is_training();
+  network.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> v, s, h;
+  for (int64_t start = 0; start < set.size(); start += batch) {
+    const int64_t n = std::min(batch, set.size() - start);
+    const auto parts = network.embed_parts(set.inputs.narrow(0, start, n),
+                                           set.modality.narrow(0, start, n));
+    v.push_back(parts.v.to(torch::kFloat32));
+    s.push_back(parts.s.to(torch::kFloat32));
+    h.push_back(parts.h.to(torch::kFloat32));
+  }
+  network.train(was_training);
+  if (v.empty()) return {};
+  return {torch::cat(v), torch::cat(s), torch::cat(h)};
+}
+
+struct Rows {
+  std::vector<int64_t> sketches, photos;
+  std::vector<std::string> sketch_labels, photo_labels;
+};
+
+Rows rows_of(const TrainingSet& set) {
+  Rows r;
+  const auto modality = set.modality.contiguous();
+  const auto labels = set.labels.contiguous();
+  const auto* m = modality.data_ptr<int64_t>();
+  const auto* y = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < set.size(); ++i) {
+    const auto& name = set.class_names[static_cast<size_t>(y[i])];
+    if (m[i] == model::kPhoto) {
+      r.photos.push_back(i);
+      r.photo_labels.push_back(name);
+    } else {
+      r.sketches.push_back(i);
+      r.sketch_labels.push_back(name);
+    }
+  }
+  return r;
+}
+
+torch::Tensor take(const torch::Tensor& t, const std::vector<int64_t>& rows) {
+  return t.index_select(0, torch::tensor(rows, torch::kInt64));
+}
+
+// Everything a grid needs, embedded once.
+class FusionData {
+ public:
+  FusionData(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+             const TrainingSet& training, int64_t batch)
+      : curvature_(network.hcmsn()->curvature().value()) {
+    HCMSN_CHECK(network.hcmsn()->options().fused_embedding(),
+                "fusion weights need a run trained with a fused embedding (train --fusion)");
+    val_ = rows_of(validation);
+    HCMSN_CHECK(!val_.sketches.empty() && !val_.photos.empty(),
+                "the validation classes need sketches and photos to choose fusion weights");
+    const auto parts = embed_parts_of(network, validation, batch);
+    query_ = slice(parts, val_.sketches);
+    gallery_ = slice(parts, val_.photos);
+    const Rows train = rows_of(training);
+    if (!train.photos.empty()) {
+      distractors_ = slice(embed_parts_of(network, training.select_rows(train.photos), batch), {});
+      distractor_labels_ = train.photo_labels;
+    }
+    scale_ = model::hyperbolic_scale(
+        distractors_.h.defined() ? torch::cat({parts.h, distractors_.h}) : parts.h);
+  }
+
+  // κ of every row this selection sees (validation rows and distractors).
+  double scale() const { return scale_; }
+
+  FusionScore score(const model::FusionWeights& w) const {
+    const auto fuse = [&](const model::EmbeddingParts& p) {
+      return model::fuse_embedding(p.v, p.s, p.h, w, curvature_);
+    };
+    metrics::EvaluationOptions options;
+    options.ks = {1};  // only mAP@all is used
+    SplitEmbeddings split;
+    split.curvature = curvature_;
+    split.queries = fuse(query_);
+    split.query_labels = val_.sketch_labels;
+    split.gallery = fuse(gallery_);
+    split.gallery_labels = val_.photo_labels;
+    FusionScore s;
+    s.map_standard = evaluate_split(split, options).map_all;
+    if (distractors_.v.defined()) {
+      split.gallery = torch::cat({split.gallery, fuse(distractors_)});
+      split.gallery_labels.insert(split.gallery_labels.end(), distractor_labels_.begin(),
+                                  distractor_labels_.end());
+    }
+    s.map_generalised = evaluate_split(split, options).map_all;
+    return s;
+  }
+
+ private:
+  // rows empty: all of them.
+  static model::EmbeddingParts slice(const model::EmbeddingParts& p,
+                                     const std::vector<int64_t>& rows) {
+    if (rows.empty()) return p;
+    return {take(p.v, rows), take(p.s, rows), take(p.h, rows)};
+  }
+
+  double curvature_;
+  double scale_ = 1.0;
+  Rows val_;
+  model::EmbeddingParts query_, gallery_, distractors_;
+  std::vector<std::string> distractor_labels_;
+};
+
+nlohmann::json score_json(const FusionScore& s) {
+  return {{"map_standard", s.map_standard},
+          {"map_generalised", s.map_generalised},
+          {"score", s.score()}};
+}
+
+}  // namespace
+
+nlohmann::json FusionChoice::to_json() const {
+  return {{"weights", model::to_string(weights)},
+          {"hyperbolic_scale", weights.hyperbolic_scale},
+          {"validation", score_json(best)},
+          {"backbone_only", score_json(backbone)}};
+}
+
+FusionScore score_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+                         const TrainingSet& training, const model::FusionWeights& weights,
+                         int64_t batch) {
+  return FusionData(network, validation, training, batch).score(weights);
+}
+
+FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+                           const TrainingSet& training, int64_t grid_steps, int64_t batch) {
+  const FusionData data(network, validation, training, batch);
+  FusionChoice choice;
+  bool first = true;
+  for (auto w : model::fusion_grid(static_cast<int>(grid_steps))) {
+    w.hyperbolic_scale = data.scale();
+    const FusionScore s = data.score(w);
+    if (first || s.score() > choice.best.score()) {
+      choice.weights = w;
+      choice.best = s;
+      first = false;
+    }
+  }
+  choice.backbone = data.score({1.0, 0.0, 0.0, data.scale()});
+  return choice;
+}
+
+double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
+                           int64_t max_rows, int64_t batch) {
+  HCMSN_CHECK(set.size() >= 2, "the scale of h needs at least two rows");
+  // Evenly spaced rows: deterministic, and every class and modality in proportion.
+  const int64_t n = std::min(set.size(), std::max<int64_t>(2, max_rows));
+  const auto rows = torch::linspace(0, static_cast<double>(set.size() - 1), n, torch::kFloat64)
+                        .round()
+                        .to(torch::kInt64);
+  std::vector<int64_t> picked(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + n);
+  return model::hyperbolic_scale(embed_parts_of(network, set.select_rows(picked), batch).h);
+}
+
+}  // namespace hcmsn::train
