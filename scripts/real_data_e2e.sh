@@ -26,7 +26,7 @@
 # training (--val-classes), never on the reported classes.
 #
 # Usage: scripts/real_data_e2e.sh [OUT] (default e2e-real); env: SHARED (../shared), HCMSN
-# (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (12), JOBS (1), ABLATIONS (0).
+# (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (8), JOBS (1), ABLATIONS (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -34,7 +34,7 @@ out=${1:-e2e-real}
 shared=$(realpath "${SHARED:-../shared}")
 hcmsn=$(realpath "${HCMSN:-build/hcmsn}")
 seeds=${SEEDS:-"0 1 2"}
-epochs=${EPOCHS:-12}
+epochs=${EPOCHS:-8}
 jobs=${JOBS:-1}
 mkdir -p "$out/caches"
 out=$(realpath "$out")
@@ -52,13 +52,19 @@ extract() {  # NAME DATASET-FLAGS...
       --stats-json "$caches/$name.stats.json"
   fi
 }
+extract quickdraw_train --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
+  --photo-dir "$data/photos" --photo-dir "$data/natural_photos" --split quickdraw30 \
+  --keep-out-of-split
 extract quickdraw --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
-  --photo-dir "$data/photos" --split quickdraw30 --keep-out-of-split
+  --photo-dir "$data/photos" --split quickdraw30
 extract natural --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
   --photo-dir "$data/photos" --photo-dir "$data/natural_photos" --split quickdraw30
-extract tuberlin --sketch-dir "$data/tuberlin40" --ndjson-dir "$data/quickdraw" \
-  --photo-dir "$data/photos" --split tuberlin30 --keep-out-of-split
-extract tuberlin_eval --sketch-dir "$data/tuberlin40" --photo-dir "$data/photos" --split tuberlin30
+extract natural_only --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
+  --photo-dir "$data/natural_photos" --split quickdraw30
+extract tuberlin_train --sketch-dir "$data/tuberlin40" --ndjson-dir "$data/quickdraw" \
+  --photo-dir "$data/photos" --photo-dir "$data/natural_photos" --split tuberlin30 \
+  --keep-out-of-split
+extract tuberlin --sketch-dir "$data/tuberlin40" --photo-dir "$data/photos" --split tuberlin30
 
 # What every run shares; the variants add the rest (a variant may not repeat a shared flag).
 train_args() {  # CACHE SPLIT
@@ -66,15 +72,16 @@ train_args() {  # CACHE SPLIT
 ["--features", "$caches/$1.cache", "--split", "$2",
  "--semantics", "$repo/share/semantics/bert_minilm_all.npy",
  "--semantics-classes", "$repo/share/semantics/bert_minilm_all.classes.txt",
- "--val-classes", "8", "--fusion",
+ "--val-classes", "10", "--val-pool", "other-unseen", "--fusion",
  "--teacher-concepts", "$repo/share/semantics/bert_minilm_imagenet1000.npy",
  "--epochs", "$epochs"]
 EOF
 }
 # The recommended method's own flags.
-full='"--train-classes", "sketched", "--lambda-kd", "1", "--lambda-bridge", "1"'
-kd_only='"--train-classes", "sketched", "--lambda-kd", "1"'
-bridge_only='"--train-classes", "sketched", "--lambda-bridge", "1"'
+terms='"--train-classes", "sketched", "--lambda-kd", "1", "--lambda-bridge", "1"'
+full="$terms, \"--fusion-weights\", \"0.8,0,0.2\""
+kd_only='"--train-classes", "sketched", "--lambda-kd", "1", "--fusion-weights", "0.8,0,0.2"'
+bridge_only='"--train-classes", "sketched", "--lambda-bridge", "1", "--fusion-weights", "0.8,0,0.2"'
 seed_list=$(echo "$seeds" | tr ' ' ',')
 
 # Evaluations (hcmsn eval arguments) and the untrained features on the same queries and gallery.
@@ -92,8 +99,8 @@ baseline() {  # NAME CACHE SPLIT [--gallery all]   (inside a baseline object)
   for a in "$@"; do extra="$extra, \"$a\""; done
   printf '"%s": ["--features", "%s", "--split", "%s"%s]' "$name" "$caches/$cache.cache" "$split" "$extra"
 }
-baselines() {  # EVAL-CACHE SPLIT [NATURAL-CACHE]
-  local main=$1 split=$2 natural=${3:-}
+baselines() {  # EVAL-CACHE SPLIT [NATURAL-CACHE NATURAL-ONLY-CACHE]
+  local main=$1 split=$2 natural=${3:-} natural_only=${4:-}
   local first=1
   printf '{'
   for metric in cosine euclidean; do
@@ -108,64 +115,72 @@ baselines() {  # EVAL-CACHE SPLIT [NATURAL-CACHE]
       baseline natural "$natural" "$split" --metric "$metric"
       printf ', '
       baseline natural-generalised "$natural" "$split" --metric "$metric" --gallery all
+      printf ', '
+      baseline natural-only "$natural_only" "$split" --metric "$metric"
+      printf ', '
+      baseline natural-only-generalised "$natural_only" "$split" --metric "$metric" --gallery all
     fi
     printf '}'
   done
   printf '}'
 }
 
-cat > "$tmp/quickdraw.json" <<EOF
-{
-  "title": "hcmsn on real data: QuickDraw-Ext split (unseen sketches vs cut-outs, and vs cut-outs + natural photos)",
-  "train": $(train_args quickdraw quickdraw30),
-  "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
-  "seeds": [$seed_list],
-  "evaluations": {
+# QuickDraw-Ext: unseen sketches against the cut-outs, the cut-outs + natural photos, and the
+# natural photos alone, each on both galleries.
+quickdraw_evaluations=$(cat <<EOF
+"evaluations": {
     $(evaluation standard quickdraw),
     $(evaluation generalised quickdraw --gallery all),
     $(evaluation natural natural),
-    $(evaluation natural-generalised natural --gallery all)
+    $(evaluation natural-generalised natural --gallery all),
+    $(evaluation natural-only natural_only),
+    $(evaluation natural-only-generalised natural_only --gallery all)
   },
-  "baselines": $(baselines quickdraw quickdraw30 natural),
+  "baselines": $(baselines quickdraw quickdraw30 natural natural_only)
+EOF
+)
+cat > "$tmp/quickdraw.json" <<EOF
+{
+  "title": "hcmsn on real data: QuickDraw-Ext split (unseen sketches vs cut-outs, and vs cut-outs + natural photos)",
+  "train": $(train_args quickdraw_train quickdraw30),
+  "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
+  "seeds": [$seed_list],
+  $quickdraw_evaluations,
   "checkpoint": "best"
 }
 EOF
 cat > "$tmp/tuberlin.json" <<EOF
 {
   "title": "hcmsn on real data: TU-Berlin split (TU-Berlin sketches vs cut-outs)",
-  "train": $(train_args tuberlin tuberlin30),
+  "train": $(train_args tuberlin_train tuberlin30),
   "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
   "seeds": [$seed_list],
   "evaluations": {
-    $(evaluation standard tuberlin_eval),
-    $(evaluation generalised tuberlin_eval --gallery all)
+    $(evaluation standard tuberlin),
+    $(evaluation generalised tuberlin --gallery all)
   },
-  "baselines": $(baselines tuberlin_eval tuberlin30),
+  "baselines": $(baselines tuberlin tuberlin30),
   "checkpoint": "best"
 }
 EOF
 cat > "$tmp/ablations.json" <<EOF
 {
   "title": "hcmsn ablations and sweeps: QuickDraw-Ext split",
-  "train": $(train_args quickdraw quickdraw30),
+  "train": $(train_args quickdraw_train quickdraw30),
   "variants": {
     "hcmsn": [$full], "no-adv": [$full, "--no-adv"], "no-cls": [$full, "--no-cls"],
     "no-rec": [$full, "--no-rec"], "no-kd": [$bridge_only], "no-bridge": [$kd_only],
-    "h-only": [$full, "--fusion-weights", "0,0,1"],
-    "paired-classes": ["--lambda-kd", "1", "--lambda-bridge", "1"],
+    "h-only": [$terms, "--fusion-weights", "0,0,1"],
+    "backbone-semantic-h": [$terms, "--fusion-weights", "0.6,0.2,0.2"],
+    "validated-fusion": [$terms],
+    "paired-classes": ["--lambda-kd", "1", "--lambda-bridge", "1", "--fusion-weights", "0.8,0,0.2"],
     "c0": [$full, "--curvature", "0"], "c0.1": [$full, "--curvature", "0.1"],
     "c1": [$full, "--curvature", "1"],
     "d64": [$full, "--dim", "64"], "d128": [$full, "--dim", "128"],
     "d256": [$full, "--dim", "256"]
   },
   "seeds": [$seed_list],
-  "evaluations": {
-    $(evaluation standard quickdraw),
-    $(evaluation generalised quickdraw --gallery all),
-    $(evaluation natural natural),
-    $(evaluation natural-generalised natural --gallery all)
-  },
-  "baselines": $(baselines quickdraw quickdraw30 natural),
+  $quickdraw_evaluations,
   "checkpoint": "best"
 }
 EOF

@@ -5,11 +5,11 @@
 #include <set>
 
 #include "commands.h"
+#include "hcmsn/data/class_name.h"
+#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/output_guard.h"
-#include "hcmsn/data/class_name.h"
-#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/train/teacher.h"
 #include "hcmsn/train/trainer.h"
@@ -80,7 +80,8 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
     std::vector<std::string> candidates = seen_classes_of(all, config.unseen_classes, o.seen_file);
     for (const auto& name : config.seen_classes) {
       if (std::find(candidates.begin(), candidates.end(), name) == candidates.end() &&
-          std::find(all.class_names.begin(), all.class_names.end(), name) != all.class_names.end()) {
+          std::find(all.class_names.begin(), all.class_names.end(), name) !=
+              all.class_names.end()) {
         candidates.push_back(name);
       }
     }
@@ -113,7 +114,6 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
     config.seen_classes = std::move(rest);
   }
 }
-
 
 int run_train(TrainCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the run folder with --out");
@@ -202,8 +202,7 @@ int run_train(TrainCommandOptions& o) {
                                                        : config.backbone.channels.back());
     // Keep only the run's classes' vectors, seen first: the run folder is self-contained.
     std::vector<std::string> names = config.seen_classes;
-    names.insert(names.end(), config.validation_classes.begin(),
-                 config.validation_classes.end());
+    names.insert(names.end(), config.validation_classes.begin(), config.validation_classes.end());
     names.insert(names.end(), config.unseen_classes.begin(), config.unseen_classes.end());
     semantics.embeddings =
         train::class_embeddings_for(names, semantics.class_names, semantics.embeddings);
@@ -354,8 +353,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
       "--fusion", [&c](int64_t) { c.model.fused_embedding(true); },
       "retrieve by the fused embedding: backbone cosine + semantic cosine + HCMSN's distance, "
       "weighted (chosen on --val-classes unless --fusion-weights)");
-  k->add_option("--fusion-weights", c.trainer.fusion_weights,
-                "fixed fusion weights backbone,semantic,hyperbolic summing to 1 (e.g. 0.5,0.3,0.2)");
+  k->add_option(
+      "--fusion-weights", c.trainer.fusion_weights,
+      "fixed fusion weights backbone,semantic,hyperbolic summing to 1 (e.g. 0.5,0.3,0.2)");
   k->add_option("--fusion-grid", c.trainer.fusion_grid_steps,
                 "steps per unit of the simplex grid the fusion weights are chosen from")
       ->check(CLI::PositiveNumber)

@@ -10,12 +10,11 @@
 
 namespace hcmsn::model {
 void check_fusion_weights(const FusionWeights& w) {
-  HCMSN_CHECK(std::isfinite(w.backbone) && std::isfinite(w.semantic) &&
-                  std::isfinite(w.hyperbolic) && w.backbone >= 0 && w.semantic >= 0 &&
-                  w.hyperbolic >= 0 &&
-                  std::abs(w.backbone + w.semantic + w.hyperbolic - 1.0) <= 1e-6,
-              "fusion weights must be three non-negative numbers that sum to 1, got ",
-              to_string(w));
+  HCMSN_CHECK(
+      std::isfinite(w.backbone) && std::isfinite(w.semantic) && std::isfinite(w.hyperbolic) &&
+          w.backbone >= 0 && w.semantic >= 0 && w.hyperbolic >= 0 &&
+          std::abs(w.backbone + w.semantic + w.hyperbolic - 1.0) <= 1e-6,
+      "fusion weights must be three non-negative numbers that sum to 1, got ", to_string(w));
   HCMSN_CHECK(std::isfinite(w.hyperbolic_scale) && w.hyperbolic_scale > 0,
               "the scale of h must be finite and > 0, got ", w.hyperbolic_scale);
 }
@@ -32,8 +31,8 @@ FusionWeights parse_fusion_weights(const std::string& text) {
     } catch (const std::exception&) {
       used = 0;
     }
-    HCMSN_CHECK(used > 0 && used == part.size(), "fusion weights '", text,
-                "': '", part, "' is not a number; write backbone,semantic,hyperbolic");
+    HCMSN_CHECK(used > 0 && used == part.size(), "fusion weights '", text, "': '", part,
+                "' is not a number; write backbone,semantic,hyperbolic");
     values.push_back(value);
   }
   HCMSN_CHECK(values.size() == 3, "fusion weights '", text,
@@ -47,8 +46,8 @@ std::string to_string(const FusionWeights& w) {
   return fmt::format("{:g},{:g},{:g}", w.backbone, w.semantic, w.hyperbolic);
 }
 
-torch::Tensor fuse_embedding(const torch::Tensor& v, const torch::Tensor& s,
-                             const torch::Tensor& h, const FusionWeights& w, double curvature) {
+torch::Tensor fuse_embedding(const torch::Tensor& v, const torch::Tensor& s, const torch::Tensor& h,
+                             const FusionWeights& w, double curvature) {
   check_fusion_weights(w);
   HCMSN_CHECK(v.dim() == 2 && s.dim() == 2 && h.dim() == 2 && v.size(0) == s.size(0) &&
                   v.size(0) == h.size(0),
@@ -60,10 +59,10 @@ torch::Tensor fuse_embedding(const torch::Tensor& v, const torch::Tensor& s,
   const auto unit = [](const torch::Tensor& x) {
     return x.to(torch::kFloat32) / x.to(torch::kFloat32).norm(2, 1, true).clamp_min(1e-12);
   };
-  auto z = torch::cat({unit(v) * (rho * std::sqrt(w.backbone)),
-                       unit(s) * (rho * std::sqrt(w.semantic)),
-                       h.to(torch::kFloat32) * (std::sqrt(w.hyperbolic) * w.hyperbolic_scale)},
-                      1);
+  auto z =
+      torch::cat({unit(v) * (rho * std::sqrt(w.backbone)), unit(s) * (rho * std::sqrt(w.semantic)),
+                  h.to(torch::kFloat32) * (std::sqrt(w.hyperbolic) * w.hyperbolic_scale)},
+                 1);
   if (curvature > 0) z = geometry::project(z, geometry::Curvature(curvature));
   return z;
 }
@@ -74,7 +73,8 @@ double hyperbolic_scale(const torch::Tensor& h) {
   const auto x = h.to(torch::kFloat64);
   const auto n = static_cast<double>(x.size(0));
   // Σ_{i,j} ‖x_i − x_j‖² = 2n Σ‖x_i‖² − 2‖Σ x_i‖², without the n × n matrix.
-  const double total = 2 * n * x.pow(2).sum().item<double>() - 2 * x.sum(0).pow(2).sum().item<double>();
+  const double total =
+      2 * n * x.pow(2).sum().item<double>() - 2 * x.sum(0).pow(2).sum().item<double>();
   const double mean = total / (n * (n - 1));
   return mean > 1e-12 ? std::sqrt(2.0 / mean) : 1.0;
 }

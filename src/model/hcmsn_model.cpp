@@ -159,10 +159,9 @@ void HCMSNModelImpl::set_fusion(const FusionWeights& weights) {
               "fusion weights need a model built with fused_embedding (train --fusion)");
   check_fusion_weights(weights);
   torch::NoGradGuard no_grad;
-  fusion_weights_.copy_(torch::tensor({static_cast<float>(weights.backbone),
-                                       static_cast<float>(weights.semantic),
-                                       static_cast<float>(weights.hyperbolic),
-                                       static_cast<float>(weights.hyperbolic_scale)}));
+  fusion_weights_.copy_(torch::tensor(
+      {static_cast<float>(weights.backbone), static_cast<float>(weights.semantic),
+       static_cast<float>(weights.hyperbolic), static_cast<float>(weights.hyperbolic_scale)}));
 }
 
 std::shared_ptr<torch::nn::Module> HCMSNModelImpl::classifier() const {

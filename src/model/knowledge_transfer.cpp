@@ -5,13 +5,13 @@
 
 namespace hcmsn::model {
 
-KnowledgeTransferImpl::KnowledgeTransferImpl(KnowledgeTransferOptions options)
-    : options_(options) {
+KnowledgeTransferImpl::KnowledgeTransferImpl(KnowledgeTransferOptions options) : options_(options) {
   const auto& o = options_;
   HCMSN_CHECK(o.in_dim() > 0 && o.dim() > 0 && o.sem_dim() > 0 && o.classes() > 0,
               "KnowledgeTransfer: in_dim, dim, sem_dim and classes must be > 0");
   HCMSN_CHECK(o.top_m() >= 1 && o.top_m() <= o.classes(),
-              "KnowledgeTransfer: top_m must be in [1, ", o.classes(), "], got ", o.top_m());
+              "KnowledgeTransfer: top_m (train --conse-top) must be in [1, ", o.classes(),
+              "], got ", o.top_m());
   student_ = register_module("student", torch::nn::Linear(o.dim(), o.classes()));
   teacher_weight_ = register_buffer("teacher_weight", torch::zeros({o.classes(), o.in_dim()}));
   teacher_bias_ = register_buffer("teacher_bias", torch::zeros({o.classes()}));
@@ -43,7 +43,9 @@ void KnowledgeTransferImpl::set_teacher(const torch::Tensor& weight, const torch
   installed_.fill_(1);
 }
 
-bool KnowledgeTransferImpl::has_teacher() const { return installed_.item<double>() > 0; }
+bool KnowledgeTransferImpl::has_teacher() const {
+  return installed_.item<double>() > 0;
+}
 
 void KnowledgeTransferImpl::check_teacher(const char* who) const {
   HCMSN_CHECK(has_teacher(), who,

@@ -136,9 +136,10 @@ void write_run_report(const std::string& path, const std::vector<ReportRun>& run
                   std::vector<double>(map_series.front().x.size(), options.chance_map_all)};
     map_series.push_back(std::move(chance));
   }
-  page.add_figure(svg_line_chart(map_series, map_chart),
-                  "Zero-shot mAP@all after each epoch: on the validation classes (seen classes held out of "
-                  "training) when the run has them, else on the unseen classes.");
+  page.add_figure(
+      svg_line_chart(map_series, map_chart),
+      "Zero-shot mAP@all after each epoch: on the validation classes (seen classes held out of "
+      "training) when the run has them, else on the unseen classes.");
 
   for (const auto& run : runs) {
     const std::string grid = retrieval_grid(run, options);

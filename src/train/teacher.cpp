@@ -30,8 +30,9 @@ void install_teacher(model::HCMSNModelImpl& model, const TeacherSource& source) 
   const torch::Tensor concepts = io::read_npy(source.concepts).to(torch::kFloat32);
   const auto names = io::read_labels(source.concepts_classes);
   HCMSN_CHECK(concepts.dim() == 2 && concepts.size(0) == static_cast<int64_t>(names.size()),
-              "teacher concepts '", source.concepts, "' must be a matrix with one row per name of '",
-              source.concepts_classes, "' (", names.size(), "), got ", concepts.sizes());
+              "teacher concepts '", source.concepts,
+              "' must be a matrix with one row per name of '", source.concepts_classes, "' (",
+              names.size(), "), got ", concepts.sizes());
   HCMSN_CHECK(concepts.size(0) == head.weight.size(0), "teacher concepts '", source.concepts,
               "' have ", concepts.size(0), " rows but the backbone's classifier has ",
               head.weight.size(0),

@@ -91,10 +91,10 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
               config_.seen_classes.size(), " seen classes");
   if (config_.trainer.eval_every > 0) {
     unseen_.validate();
-    HCMSN_CHECK(unseen_.class_names == (validating() ? config_.validation_classes
-                                                     : config_.unseen_classes),
-                "the evaluation rows' classes differ from the run's ",
-                validating() ? "validation" : "unseen", " classes");
+    HCMSN_CHECK(
+        unseen_.class_names == (validating() ? config_.validation_classes : config_.unseen_classes),
+        "the evaluation rows' classes differ from the run's ",
+        validating() ? "validation" : "unseen", " classes");
   }
   HCMSN_CHECK(class_embeddings_.dim() == 2 &&
                   class_embeddings_.size(0) == static_cast<int64_t>(seen_.class_names.size()) &&
@@ -174,7 +174,9 @@ nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int
   return record;
 }
 
-bool Trainer::validating() const { return !config_.validation_classes.empty(); }
+bool Trainer::validating() const {
+  return !config_.validation_classes.empty();
+}
 
 std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   const auto& t = config_.trainer;
@@ -196,8 +198,8 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
     network_->hcmsn()->set_fusion(weights);
   }
   if (validating() && config_.model.fused_embedding()) {
-    const FusionScore score = score_fusion(*network_, unseen_, seen_, network_->hcmsn()->fusion(),
-                                           t.eval_batch);
+    const FusionScore score =
+        score_fusion(*network_, unseen_, seen_, network_->hcmsn()->fusion(), t.eval_batch);
     nlohmann::json value = {{"map_all", score.map_standard},
                             {"map_all_generalised", score.map_generalised},
                             {"score", score.score()},
@@ -321,14 +323,13 @@ TrainResult Trainer::train(bool resume) {
         record.contains("unseen")
             ? fmt::format(", unseen mAP@all {:.4f}", record["unseen"]["map_all"].get<double>())
         : record.contains("validation")
-            ? fmt::format(", validation mAP@all {:.4f}{}",
-                          record["validation"]["map_all"].get<double>(),
-                          record["validation"].contains("fusion")
-                              ? fmt::format(" (generalised {:.4f}, fusion {})",
-                                            record["validation"]["map_all_generalised"]
-                                                .get<double>(),
-                                            record["validation"]["fusion"].get<std::string>())
-                              : std::string())
+            ? fmt::format(
+                  ", validation mAP@all {:.4f}{}", record["validation"]["map_all"].get<double>(),
+                  record["validation"].contains("fusion")
+                      ? fmt::format(" (generalised {:.4f}, fusion {})",
+                                    record["validation"]["map_all_generalised"].get<double>(),
+                                    record["validation"]["fusion"].get<std::string>())
+                      : std::string())
             : std::string());
     ++state.epoch;
     state.step_in_epoch = 0;

@@ -146,9 +146,9 @@ std::vector<std::string> classes_with_rows(const TrainingSet& set,
   std::vector<std::string> kept, dropped;
   for (const auto& name : names) {
     const auto it = index.find(name);
-    const bool ok = it == index.end() ||
-                    (counts[it->second][0].item<int64_t>() > 0 &&
-                     (!need_photos || counts[it->second][1].item<int64_t>() > 0));
+    const bool ok =
+        it == index.end() || (counts[it->second][0].item<int64_t>() > 0 &&
+                              (!need_photos || counts[it->second][1].item<int64_t>() > 0));
     (ok ? kept : dropped).push_back(name);
   }
   if (!dropped.empty() && role != nullptr) {

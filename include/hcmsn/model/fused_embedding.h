@@ -42,8 +42,8 @@ void check_fusion_weights(const FusionWeights& w);
 
 /// z as above, float32 (B, in_dim + sem_dim + hyp_dim), projected into the ball. Throws
 /// hcmsn::Error on mismatched rows or weights off the simplex.
-torch::Tensor fuse_embedding(const torch::Tensor& v, const torch::Tensor& s,
-                             const torch::Tensor& h, const FusionWeights& w, double curvature);
+torch::Tensor fuse_embedding(const torch::Tensor& v, const torch::Tensor& s, const torch::Tensor& h,
+                             const FusionWeights& w, double curvature);
 
 /// κ for points h (N, hyp_dim), N ≥ 2: √(2 / mean_{i≠j} ‖h_i − h_j‖²), or 1 when all coincide.
 double hyperbolic_scale(const torch::Tensor& h);

@@ -154,7 +154,7 @@ class HCMSNModelImpl : public torch::nn::Module {
   Discriminator discriminator_{nullptr};
   KnowledgeTransfer transfer_{nullptr};
   torch::Tensor fusion_weights_;  // (4) backbone, semantic, hyperbolic, κ; fused_embedding only
-  torch::Tensor curvature_raw_;  // 0-dim; defined only when the curvature is learnable
+  torch::Tensor curvature_raw_;   // 0-dim; defined only when the curvature is learnable
 };
 TORCH_MODULE(HCMSNModel);
 

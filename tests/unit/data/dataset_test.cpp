@@ -207,7 +207,7 @@ TEST(Dataset, KeepOutOfSplitAddsExtraSeenClassesAndNeverUnseenOnes) {
   write(dir / "The Eiffel Tower.ndjson", "{}\n");
   write(dir / "cow.ndjson", "{}\n");         // unseen in QuickDraw-Ext
   write(dir / "zigzag.ndjson", "{}\n{}\n");  // outside the split
-  write(dir / "Anvil.ndjson", "{}\n");        // outside the split
+  write(dir / "Anvil.ndjson", "{}\n");       // outside the split
   DatasetSpec spec;
   spec.ndjson_dirs = {dir.string()};
   spec.split = "quickdraw30";
@@ -228,7 +228,7 @@ TEST(Dataset, KeepOutOfSplitAddsExtraSeenClassesAndNeverUnseenOnes) {
     index[item.class_name] = item.class_index;
   }
   EXPECT_LT(index.at("eiffel tower"), 80);  // one of the split's own seen classes
-  EXPECT_GE(index.at("cow"), 82);  // still unseen, through the split's own spelling
+  EXPECT_GE(index.at("cow"), 82);           // still unseen, through the split's own spelling
   EXPECT_LT(index.at("zigzag"), 82);
   EXPECT_TRUE(d.sources[0].out_of_split.empty());
   // Without a split the flag means nothing: refused rather than ignored.

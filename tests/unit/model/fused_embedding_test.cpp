@@ -27,8 +27,9 @@ TEST(FusedEmbedding, EuclideanDistanceIsTheWeightedSumOfTheThreeParts) {
   const auto z = fuse_embedding(v, s, h, w, 0.0);
   ASSERT_EQ(z.sizes(), (torch::IntArrayRef{2, 14}));
   const double d2 = (z[0] - z[1]).to(torch::kFloat64).pow(2).sum().item<double>();
-  const double expected = 2 * 0.5 * (1 - cosine(v[0], v[1])) + 2 * 0.3 * (1 - cosine(s[0], s[1])) +
-                          0.2 * 0.25 * (h[0] - h[1]).to(torch::kFloat64).pow(2).sum().item<double>();
+  const double expected =
+      2 * 0.5 * (1 - cosine(v[0], v[1])) + 2 * 0.3 * (1 - cosine(s[0], s[1])) +
+      0.2 * 0.25 * (h[0] - h[1]).to(torch::kFloat64).pow(2).sum().item<double>();
   EXPECT_NEAR(d2, expected, 1e-5);
 }
 
@@ -41,7 +42,9 @@ TEST(FusedEmbedding, ScaleOfHMakesItsMeanPairDistanceThatOfOrthogonalUnitVectors
   const auto x = torch::randn({50, 4}, torch::kFloat64) * 7;
   const double k = hyperbolic_scale(x);
   EXPECT_NEAR(torch::cdist(x * k, x * k).pow(2).sum().item<double>() / (50.0 * 49.0), 2.0, 1e-9);
-  EXPECT_TRUE(test::contains(test::error_of([] { hyperbolic_scale(torch::ones({1, 2})); }),
+  EXPECT_TRUE(test::contains(test::error_of([] {
+                               hyperbolic_scale(torch::ones({1, 2}));
+                             }),
                              "two points"));
   EXPECT_TRUE(test::contains(test::error_of([] {
                                fuse_embedding(torch::ones({1, 2}), torch::ones({1, 2}),
@@ -95,19 +98,19 @@ TEST(FusedEmbedding, GridCoversTheSimplexAndWeightsParse) {
   EXPECT_EQ(w.backbone, 0.5);
   EXPECT_EQ(w.semantic, 0.25);
   EXPECT_EQ(to_string(w), "0.5,0.25,0.25");
-  EXPECT_TRUE(test::contains(test::error_of([] { parse_fusion_weights("0.5,0.5"); }),
-                             "three numbers"));
-  EXPECT_TRUE(test::contains(test::error_of([] { parse_fusion_weights("0.5,x,0.5"); }),
-                             "not a number"));
-  EXPECT_TRUE(test::contains(test::error_of([] { parse_fusion_weights("0.9,0.9,-0.8"); }),
-                             "non-negative"));
-  EXPECT_TRUE(test::contains(test::error_of([] { parse_fusion_weights("0.2,0.2,0.2"); }),
-                             "sum to 1"));
-  EXPECT_TRUE(test::contains(test::error_of([] {
-                               fuse_embedding(torch::randn({2, 3}), torch::randn({3, 3}),
-                                              torch::randn({2, 3}), {}, 0.0);
-                             }),
-                             "same rows"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([] { parse_fusion_weights("0.5,0.5"); }), "three numbers"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([] { parse_fusion_weights("0.5,x,0.5"); }), "not a number"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([] { parse_fusion_weights("0.9,0.9,-0.8"); }), "non-negative"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([] { parse_fusion_weights("0.2,0.2,0.2"); }), "sum to 1"));
+  EXPECT_TRUE(test::contains(
+      test::error_of([] {
+        fuse_embedding(torch::randn({2, 3}), torch::randn({3, 3}), torch::randn({2, 3}), {}, 0.0);
+      }),
+      "same rows"));
 }
 
 TEST(FusedEmbedding, ModelEmbedsSketchesBySAndPhotosByTheBridge) {
@@ -137,7 +140,9 @@ TEST(FusedEmbedding, ModelEmbedsSketchesBySAndPhotosByTheBridge) {
     const auto expected = b.modality[r].item<int64_t>() == kPhoto ? bridge[r] : s[r];
     EXPECT_TRUE(torch::allclose(zs[r], expected / expected.norm(), 1e-5, 1e-6)) << "row " << r;
   }
-  EXPECT_TRUE(test::contains(test::error_of([&] { model->set_fusion({0.5, 0.6, 0}); }),
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               model->set_fusion({0.5, 0.6, 0});
+                             }),
                              "sum to 1"));
   HCMSNModel plain(testing::tiny_options());
   EXPECT_TRUE(test::contains(test::error_of([&] { plain->set_fusion({1, 0, 0}); }), "--fusion"));

@@ -46,8 +46,8 @@ TEST(KnowledgeTransfer, TeacherIsTheLinearClassifierAndTheBridgeIsConse) {
   const auto logits = transfer->teacher_logits(v);
   for (int64_t r = 0; r < 3; ++r) {
     for (int64_t k = 0; k < kTeacherClasses; ++k) {
-      const double expected = (w64[k] * v[r].to(torch::kFloat64)).sum().item<double>() +
-                              b64[k].item<double>();
+      const double expected =
+          (w64[k] * v[r].to(torch::kFloat64)).sum().item<double>() + b64[k].item<double>();
       EXPECT_NEAR(logits[r][k].item<double>(), expected, 1e-4);
     }
   }
@@ -59,9 +59,9 @@ TEST(KnowledgeTransfer, TeacherIsTheLinearClassifierAndTheBridgeIsConse) {
     const auto top = std::get<1>(p[r].topk(2));
     const auto i = top[0].item<int64_t>(), j = top[1].item<int64_t>();
     const auto pi = p[r][i].item<double>(), pj = p[r][j].item<double>();
-    const auto expected = (pi * t.concepts[i].to(torch::kFloat64) +
-                           pj * t.concepts[j].to(torch::kFloat64)) /
-                          (pi + pj);
+    const auto expected =
+        (pi * t.concepts[i].to(torch::kFloat64) + pj * t.concepts[j].to(torch::kFloat64)) /
+        (pi + pj);
     EXPECT_TRUE(torch::allclose(bridge[r].to(torch::kFloat64), expected, 1e-5, 1e-5));
   }
 }
@@ -70,14 +70,14 @@ TEST(KnowledgeTransfer, TeacherIsRequiredCheckedAndKeptByTheStateDict) {
   const auto o = tiny_options().teacher_classes(kTeacherClasses).conse_top(3);
   HCMSNModel bare(o);
   EXPECT_FALSE(bare->transfer()->has_teacher());
-  EXPECT_TRUE(test::contains(
-      test::error_of([&] { bare->transfer()->teacher_logits(torch::randn({1, o.in_dim()})); }),
-      "--teacher-concepts"));
-  const Teacher t = random_teacher(o);
   EXPECT_TRUE(test::contains(test::error_of([&] {
-                               bare->transfer()->set_teacher(t.weight.t(), t.bias, t.concepts);
+                               bare->transfer()->teacher_logits(torch::randn({1, o.in_dim()}));
                              }),
-                             "weight must be"));
+                             "--teacher-concepts"));
+  const Teacher t = random_teacher(o);
+  EXPECT_TRUE(test::contains(
+      test::error_of([&] { bare->transfer()->set_teacher(t.weight.t(), t.bias, t.concepts); }),
+      "weight must be"));
   EXPECT_TRUE(test::contains(test::error_of([&] {
                                bare->transfer()->set_teacher(t.weight, t.bias,
                                                              t.concepts.narrow(0, 0, 2));
@@ -130,7 +130,8 @@ TEST(KnowledgeTransferLoss, TermsMatchTheirDefinitionsWorkedOut) {
     if (b.modality[r].item<int64_t>() != kPhoto) continue;
     const auto s = out.s[r].detach().to(torch::kFloat64);
     const auto c = out.bridge[r].to(torch::kFloat64);
-    bridge += 1 - (s * c).sum().item<double>() / (s.norm().item<double>() * c.norm().item<double>());
+    bridge +=
+        1 - (s * c).sum().item<double>() / (s.norm().item<double>() * c.norm().item<double>());
     ++photos;
   }
   ASSERT_GT(photos, 0);
@@ -183,7 +184,8 @@ TEST(KnowledgeTransferLoss, ZeroWeightsRemoveBothTermsExactly) {
   };
   double off = 0, zero = 0, on = 0;
   const auto g_off = grads_of(LossOptions(), &off);
-  const auto g_zero = grads_of(LossOptions().lambda_kd(0).lambda_bridge(0).kd_temperature(7), &zero);
+  const auto g_zero =
+      grads_of(LossOptions().lambda_kd(0).lambda_bridge(0).kd_temperature(7), &zero);
   const auto g_on = grads_of(LossOptions().lambda_kd(1).lambda_bridge(1), &on);
   EXPECT_EQ(off, zero);
   ASSERT_EQ(g_off.size(), g_zero.size());

@@ -57,8 +57,9 @@ TEST(FusionSelection, ChoosesTheBestTripleOfTheGrid) {
     torch::NoGradGuard no_grad;
     network->eval();
     const auto h = torch::cat({network->embed_parts(validation.inputs, validation.modality).h,
-                               network->embed_parts(training.inputs.index_select(0, photos),
-                                                    training.modality.index_select(0, photos))
+                               network
+                                   ->embed_parts(training.inputs.index_select(0, photos),
+                                                 training.modality.index_select(0, photos))
                                    .h});
     EXPECT_NEAR(choice.weights.hyperbolic_scale, model::hyperbolic_scale(h), 1e-6);
   }
@@ -131,8 +132,8 @@ TEST(SpreadClasses, PicksEvenlyAndKeepsOneForTraining) {
   EXPECT_EQ(spread_classes(names, 2), (std::vector<std::string>{"c", "h"}));
   EXPECT_EQ(spread_classes(names, 3), (std::vector<std::string>{"b", "f", "i"}));
   EXPECT_TRUE(spread_classes(names, 0).empty());
-  EXPECT_TRUE(test::contains(test::error_of([&] { spread_classes(names, 10); }),
-                             "at least one must stay"));
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { spread_classes(names, 10); }), "at least one must stay"));
 }
 
 }  // namespace

@@ -34,7 +34,10 @@ RunConfig unusual_config() {
                 .classifier(model::ClassifierKind::kPrototype)
                 .temperature(0.4)
                 .dropout(0.15)
-                .shared_feature_input(true);
+                .shared_feature_input(true)
+                .teacher_classes(11)
+                .conse_top(4)
+                .fused_embedding(true);
   c.backbone.kind = "small-cnn";
   c.backbone.channels = {5, 6};
   c.backbone.convs_per_stage = 3;
@@ -47,7 +50,10 @@ RunConfig unusual_config() {
       .lambda_align(2.0)
       .lambda_rec(0.0)
       .lambda_triplet(0.7)
-      .margin(0.3);
+      .margin(0.3)
+      .lambda_kd(0.6)
+      .kd_temperature(3.5)
+      .lambda_bridge(0.45);
   auto& t = c.trainer;
   t.epochs = 7;
   t.sampler.classes_per_batch(3).per_class(5).batches_per_epoch(11).seed(99);
@@ -67,10 +73,13 @@ RunConfig unusual_config() {
   t.ks = {3, 9, 27};
   t.max_steps = 123;
   t.eval_batch = 64;
+  t.fusion_weights = "0.5,0.25,0.25";
+  t.fusion_grid_steps = 4;
   c.data.kind = "images";
   c.data.path = "/some/where";
   c.seen_classes = {"a", "b", "c"};
   c.unseen_classes = {"d", "e"};
+  c.validation_classes = {"f"};
   return c;
 }
 
@@ -97,9 +106,34 @@ TEST(RunConfigTest, JsonRoundTripKeepsEveryField) {
   EXPECT_FALSE(back.trainer.augment);
   EXPECT_EQ(back.data.path, "/some/where");
   EXPECT_EQ(back.unseen_classes, (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(back.model.teacher_classes(), 11);
+  EXPECT_TRUE(back.model.fused_embedding());
+  EXPECT_EQ(back.loss.kd_temperature(), 3.5);
+  EXPECT_EQ(back.loss.lambda_bridge(), 0.45);
+  EXPECT_EQ(back.trainer.fusion_weights, "0.5,0.25,0.25");
+  EXPECT_EQ(back.validation_classes, (std::vector<std::string>{"f"}));
   // The defaults survive too.
   const RunConfig d;
   EXPECT_EQ(RunConfig::from_json(d.to_json()).to_json(), d.to_json());
+}
+
+TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
+  // A config written before issue 11 has none of its keys: no teacher, no fusion, no terms.
+  json j = unusual_config().to_json();
+  for (const char* key : {"teacher_classes", "conse_top", "fused_embedding"}) {
+    j["model"].erase(key);
+  }
+  for (const char* key : {"lambda_kd", "kd_temperature", "lambda_bridge"}) j["loss"].erase(key);
+  for (const char* key : {"fusion_weights", "fusion_grid_steps"}) j["trainer"].erase(key);
+  j.erase("validation_classes");
+  const RunConfig c = RunConfig::from_json(j);
+  EXPECT_EQ(c.model.teacher_classes(), 0);
+  EXPECT_FALSE(c.model.fused_embedding());
+  EXPECT_EQ(c.loss.lambda_kd(), 0.0);
+  EXPECT_EQ(c.loss.lambda_bridge(), 0.0);
+  EXPECT_TRUE(c.trainer.fusion_weights.empty());
+  EXPECT_TRUE(c.validation_classes.empty());
+  EXPECT_EQ(c.model.hyp_dim(), 7);  // everything else as written
 }
 
 TEST(RunConfigTest, RunFolderRoundTrip) {

@@ -1,0 +1,185 @@
+// `hcmsn train` with knowledge transfer end to end on a small feature cache that records a
+// (made-up) MobileNetV2 with its classifier: every class with sketches trains, validation
+// classes are held out and choose the fusion weights, the teacher and bridge terms are logged,
+// a backbone-only fused run ranks exactly as the untrained features, and misuse gets a clear
+// error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
+#include "hcmsn/io/safetensors.h"
+#include "support/test_support.h"
+
+namespace hcmsn {
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+bool has(const nlohmann::json& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+constexpr int64_t kDim = 24, kSem = 6, kTeacher = 7, kPer = 6;
+
+class CliTransfer : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::temp_dir("cli_transfer"));
+    torch::manual_seed(5);
+    // class_0 … class_7: sketches and photos; class_8 … class_10: sketches only;
+    // class_11 … class_13: unseen, both modalities.
+    const int64_t classes = 14;
+    const auto semantics = torch::randn({classes, kSem});
+    const auto lift = torch::randn({kSem, kDim});
+    data::FeatureCache cache;
+    std::vector<int64_t> labels, modality;
+    for (int64_t c = 0; c < classes; ++c) {
+      cache.class_names.push_back("class_" + std::to_string(c));
+      const bool photos = c < 8 || c >= 11;
+      for (int64_t i = 0; i < (photos ? 2 * kPer : kPer); ++i) {
+        labels.push_back(c);
+        modality.push_back(photos ? i % 2 : 0);
+        cache.item_ids.push_back("c" + std::to_string(c) + "_" + std::to_string(i));
+      }
+    }
+    cache.labels = torch::tensor(labels, torch::kInt64);
+    cache.modality = torch::tensor(modality, torch::kInt64);
+    cache.features = (semantics.index_select(0, cache.labels).mm(lift) +
+                      0.4 * torch::randn({cache.labels.size(0), kDim}))
+                         .contiguous();
+    io::write_safetensors(path("teacher.safetensors"),
+                          {{"classifier.1.weight", torch::randn({kTeacher, kDim})},
+                           {"classifier.1.bias", torch::randn({kTeacher})}});
+    cache.meta = {{"backbone", "mobilenet_v2"},
+                  {"weights", path("teacher.safetensors") + " (0 bytes, crc32 00000000)"}};
+    data::save_feature_cache(path("features.hfc"), cache);
+    io::write_npy(path("semantics.npy"), semantics);
+    io::write_labels(path("classes.txt"), cache.class_names);
+    io::write_labels(path("unseen.txt"), {"class_11", "class_12", "class_13"});
+    io::write_npy(path("concepts.npy"), torch::randn({kTeacher, kSem}));
+    std::vector<std::string> concept_names;
+    for (int64_t k = 0; k < kTeacher; ++k) concept_names.push_back("concept " + std::to_string(k));
+    io::write_labels(path("concepts.classes.txt"), concept_names);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string path(const std::string& name) { return *dir_ + "/" + name; }
+  static std::string train_args(const std::string& run, const std::string& extra) {
+    return "--threads 2 --log-level warn train --quiet --features '" + path("features.hfc") +
+           "' --semantics '" + path("semantics.npy") + "' --semantics-classes '" +
+           path("classes.txt") + "' --unseen '" + path("unseen.txt") + "' --out '" + path(run) +
+           "' --dim 16 --hidden 32 --epochs 2 --classes-per-batch 4 --per-class 2 " + extra;
+  }
+  static std::string* dir_;
+};
+std::string* CliTransfer::dir_ = nullptr;
+
+TEST_F(CliTransfer, TrainsEverySketchedClassAndChoosesFusionOnValidation) {
+  auto r = test::run_cli(train_args(
+      "run",
+      "--train-classes sketched --val-classes 2 --fusion --fusion-grid 4 --teacher-concepts '" +
+          path("concepts.npy") + "' --lambda-kd 1 --lambda-bridge 0.5 --conse-top 3"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto config = read_json(path("run/config.json"));
+  const auto& seen = config["seen_classes"];
+  const auto& validation = config["validation_classes"];
+  ASSERT_EQ(validation.size(), 2u);
+  // Validation classes have photos and are never trained on; sketch-only classes train.
+  for (const auto& name : validation) {
+    const int c = std::stoi(name.get<std::string>().substr(6));
+    EXPECT_LT(c, 8) << name;
+    EXPECT_FALSE(has(seen, name)) << name;
+  }
+  EXPECT_EQ(seen.size(), 11u - 2u);
+  for (const char* name : {"class_8", "class_9", "class_10"}) EXPECT_TRUE(has(seen, name));
+  for (const char* name : {"class_11", "class_12", "class_13"}) EXPECT_FALSE(has(seen, name));
+  EXPECT_EQ(config["model"]["teacher_classes"], kTeacher);
+  EXPECT_EQ(config["model"]["conse_top"], 3);
+  EXPECT_TRUE(config["model"]["fused_embedding"].get<bool>());
+
+  const auto log = read_json_lines(path("run/log.jsonl"));
+  ASSERT_EQ(log.size(), 2u);
+  // Where the untrained network stood, and the untrained features' own ranking beside it.
+  ASSERT_TRUE(log[0].contains("epoch0"));
+  EXPECT_GE(log[0]["epoch0"]["score"].get<double>(),
+            log[0]["epoch0"]["backbone_only"].get<double>() - 1e-12);
+  for (const auto& record : log) {
+    EXPECT_TRUE(record["loss"].contains("kd")) << record.dump();
+    EXPECT_TRUE(record["loss"].contains("bridge")) << record.dump();
+    EXPECT_FALSE(record.contains("unseen"));  // the test classes never select anything
+    const auto& v = record["validation"];
+    EXPECT_NEAR(v["score"].get<double>(),
+                0.5 * (v["map_all"].get<double>() + v["map_all_generalised"].get<double>()), 1e-12);
+    EXPECT_GE(v["score"].get<double>(), v["backbone_only"].get<double>() - 1e-12);
+  }
+  // The run evaluates like any other, on the unseen classes, through the fused embedding.
+  r = test::run_cli("eval --quiet --run '" + path("run") + "' --json '" + path("eval.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto eval = read_json(path("eval.json"));
+  EXPECT_EQ(eval["num_queries"], 3 * kPer);
+  EXPECT_EQ(eval["num_gallery"], 3 * kPer);
+}
+
+TEST_F(CliTransfer, BackboneOnlyFusionRanksExactlyAsTheUntrainedFeatures) {
+  auto r = test::run_cli(train_args("run_backbone", "--fusion --fusion-weights 1,0,0"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string gallery : {"classes", "all"}) {
+    r = test::run_cli("eval --quiet --run '" + path("run_backbone") + "' --gallery " + gallery +
+                      " --json '" + path("eval_" + gallery + ".json") + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = test::run_cli("eval-features --features '" + path("features.hfc") + "' --unseen '" +
+                      path("unseen.txt") + "' --metric cosine --gallery " + gallery + " --json '" +
+                      path("base_" + gallery + ".json") + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto run = read_json(path("eval_" + gallery + ".json"));
+    const auto base = read_json(path("base_" + gallery + ".json"));
+    EXPECT_EQ(run["num_gallery"], base["num_gallery"]);
+    EXPECT_NEAR(run["map_all"].get<double>(), base["map_all"].get<double>(), 1e-6) << gallery;
+  }
+}
+
+TEST_F(CliTransfer, MisuseGetsAClearError) {
+  auto r = test::run_cli(train_args("bad1", "--lambda-kd 1"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "--teacher-concepts")) << r.output;
+  r = test::run_cli(train_args("bad2", "--fusion"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "--val-classes")) << r.output;
+  r = test::run_cli(train_args("bad3", "--fusion-weights 0.5,0.5,0"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "--fusion")) << r.output;
+  r = test::run_cli(train_args("bad4", "--fusion --fusion-weights 0.5,0.6,0"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "sum to 1")) << r.output;
+  r = test::run_cli(train_args("bad5", "--val-classes 2 --val-pool other-unseen"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "--val-pool all")) << r.output;
+  io::write_labels(path("short.classes.txt"), {"a", "b"});
+  r = test::run_cli(train_args("bad6", "--teacher-concepts '" + path("concepts.npy") +
+                                           "' --teacher-concepts-classes '" +
+                                           path("short.classes.txt") + "' --conse-top 3"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "one row per name")) << r.output;
+  // The teacher's classes bound m.
+  r = test::run_cli(
+      train_args("bad7", "--teacher-concepts '" + path("concepts.npy") + "' --conse-top 10"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "--conse-top")) << r.output;
+}
+
+}  // namespace
+}  // namespace hcmsn
