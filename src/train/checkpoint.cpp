@@ -97,10 +97,14 @@ void check_fits(torch::serialize::InputArchive& archive, const torch::nn::Module
 }  // namespace
 
 nlohmann::json TrainerState::to_json() const {
-  return {
-      {"epoch", epoch},           {"step_in_epoch", step_in_epoch}, {"global_step", global_step},
-      {"best_score", best_score}, {"best_epoch", best_epoch},       {"history", history},
-      {"epoch_sums", epoch_sums}};
+  return {{"epoch", epoch},
+          {"step_in_epoch", step_in_epoch},
+          {"global_step", global_step},
+          {"best_score", best_score},
+          {"best_epoch", best_epoch},
+          {"history", history},
+          {"epoch_sums", epoch_sums},
+          {"epoch0", epoch0}};
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j) {
@@ -112,6 +116,7 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
   s.best_epoch = j.at("best_epoch").get<int64_t>();
   s.history = j.at("history");
   s.epoch_sums = j.at("epoch_sums");
+  s.epoch0 = j.value("epoch0", nlohmann::json());  // absent before issue 11
   return s;
 }
 

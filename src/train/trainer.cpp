@@ -241,7 +241,7 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   if (evaluate) {
     const auto [key, value, score] = evaluate_held_out();
     record[key] = value;
-    if (state.epoch == 0 && epoch0_.is_object()) record["epoch0"] = epoch0_;
+    if (state.epoch == 0 && state.epoch0.is_object()) record["epoch0"] = state.epoch0;
     if (score > state.best_score) {
       state.best_score = score;
       state.best_epoch = state.epoch + 1;
@@ -274,7 +274,8 @@ TrainResult Trainer::train(bool resume) {
     write_run_config(run_dir_, config_);
     if (t.eval_every > 0) {
       // Where the untrained network stands, so the log shows what training added.
-      epoch0_ = std::get<1>(evaluate_held_out());
+      state.epoch0 = std::get<1>(evaluate_held_out());
+      state.epoch0.erase("seconds");  // a record of the state, like the history: no wall clock
     }
   }
 

@@ -31,6 +31,8 @@ struct TrainerState {
   nlohmann::json history = nlohmann::json::array();
   /// Sums of the current epoch's loss terms and the number of steps in them.
   nlohmann::json epoch_sums = nlohmann::json::object();
+  /// The untrained network's held-out record (null until measured); the first epoch logs it.
+  nlohmann::json epoch0;
 
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& json);

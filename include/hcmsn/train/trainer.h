@@ -79,7 +79,6 @@ class Trainer {
   std::unique_ptr<FusedAdam> discriminator_opt_;
   std::function<void(const nlohmann::json&)> epoch_callback_;
   int64_t total_steps_ = 0;
-  nlohmann::json epoch0_;  // the untrained network's held-out record (a fresh run only)
 };
 
 }  // namespace hcmsn::train
