@@ -188,7 +188,7 @@ cat > "$tmp/ablations.json" <<EOF
     "c1": [$full, "--curvature", "1"], "d64": [$full, "--dim", "64"],
     "d256": [$full, "--dim", "256"]
   },
-  "seeds": [$seed_list],
+  "seeds": [$ablation_seed_list],
   $quickdraw_evaluations,
   "checkpoint": "best"
 }

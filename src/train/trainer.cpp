@@ -200,10 +200,13 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   if (validating() && config_.model.fused_embedding()) {
     const FusionScore score =
         score_fusion(*network_, unseen_, seen_, network_->hcmsn()->fusion(), t.eval_batch);
+    const FusionScore backbone =
+        score_fusion(*network_, unseen_, seen_, {1, 0, 0, 1}, t.eval_batch);
     nlohmann::json value = {{"map_all", score.map_standard},
                             {"map_all_generalised", score.map_generalised},
                             {"score", score.score()},
-                            {"fusion", model::to_string(network_->hcmsn()->fusion())}};
+                            {"fusion", model::to_string(network_->hcmsn()->fusion())},
+                            {"backbone_only", backbone.score()}};
     return {"validation", value, score.score()};
   }
   metrics::EvaluationOptions eval;

@@ -135,8 +135,16 @@ TEST_F(CliTransfer, TrainsEverySketchedClassAndChoosesFusionOnValidation) {
 }
 
 TEST_F(CliTransfer, BackboneOnlyFusionRanksExactlyAsTheUntrainedFeatures) {
-  auto r = test::run_cli(train_args("run_backbone", "--fusion --fusion-weights 1,0,0"));
+  auto r =
+      test::run_cli(train_args("run_backbone", "--fusion --fusion-weights 1,0,0 --val-classes 2"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Fixed weights are scored on the validation classes too, beside the backbone alone: here
+  // they are the backbone alone.
+  for (const auto& record : read_json_lines(path("run_backbone/log.jsonl"))) {
+    const auto& v = record["validation"];
+    EXPECT_EQ(v["fusion"], "1,0,0");
+    EXPECT_DOUBLE_EQ(v["score"].get<double>(), v["backbone_only"].get<double>());
+  }
   for (const std::string gallery : {"classes", "all"}) {
     r = test::run_cli("eval --quiet --run '" + path("run_backbone") + "' --gallery " + gallery +
                       " --json '" + path("eval_" + gallery + ".json") + "'");
