@@ -20,7 +20,8 @@
 #        classes' photos) and the generalised one (every photo), the untrained features as
 #        baselines; OUT/summary.{md,json}, OUT/report.html (and the same in OUT/tuberlin).
 #   3. With ABLATIONS=1: OUT/ablations, the paper's ablations (no adv / cls / rec / KD / bridge,
-#        h alone), a curvature sweep (c = 0 … 1) and a dimension sweep (64 … 512).
+#        h alone), a curvature sweep (c = 0 … 1) and a dimension sweep (64 … 512); and
+#        OUT/photo_domain, training with or without the seen classes' natural photos.
 #
 # The recommended method (issue 11): HCMSN on every class with sketches (--train-classes
 # sketched) including seen-class natural photos, the backbone's ImageNet classifier as a frozen
@@ -76,9 +77,11 @@ extract tuberlin --sketch-dir "$data/tuberlin40" --ndjson-dir "$data/quickdraw" 
   --photo-dir "$data/photos" --photo-dir "$data/natural_photos" --split tuberlin30
 
 # What every run shares; the variants add the rest (a variant may not repeat a shared flag).
-train_args() {  # CACHE SPLIT
+train_args() {  # CACHE SPLIT  (CACHE "-": each variant gives --features)
+  local features="\"--features\", \"$caches/$1.cache\", "
+  [ "$1" != - ] || features=""
   cat <<EOF
-["--features", "$caches/$1.cache", "--split", "$2",
+[$features"--split", "$2",
  "--semantics", "$repo/share/semantics/bert_minilm_all.npy",
  "--semantics-classes", "$repo/share/semantics/bert_minilm_all.classes.txt",
  "--val-classes", "10", "--val-pool", "other-unseen", "--fusion",
@@ -198,5 +201,22 @@ EOF
 "$hcmsn" experiment --grid "$tmp/tuberlin.json" --out "$out/tuberlin" --jobs "$jobs"
 if [ "${ABLATIONS:-0}" = 1 ]; then
   "$hcmsn" experiment --grid "$tmp/ablations.json" --out "$out/ablations" --jobs "$jobs"
+  # Photo domain: training with the seen classes' natural photos or with the cut-outs alone.
+  extract quickdraw_train_cutouts --ndjson-dir "$data/quickdraw" --sketch-dir "$data/tuberlin40" \
+    --photo-dir "$data/photos" --split quickdraw30 --keep-out-of-split
+  cat > "$tmp/photo_domain.json" <<EOF
+{
+  "title": "Photo domain of the training photos: QuickDraw-Ext split",
+  "train": $(train_args - quickdraw30),
+  "variants": {
+    "natural-photos": ["--features", "$caches/quickdraw_train.cache", $full],
+    "cut-outs-only": ["--features", "$caches/quickdraw_train_cutouts.cache", $full]
+  },
+  "seeds": [$ablation_seed_list],
+  $quickdraw_evaluations,
+  "checkpoint": "best"
+}
+EOF
+  "$hcmsn" experiment --grid "$tmp/photo_domain.json" --out "$out/photo_domain" --jobs "$jobs"
 fi
 cat "$out/summary.md" "$out/tuberlin/summary.md"
