@@ -6,7 +6,6 @@
 
 #include "commands.h"
 #include "hcmsn/data/class_name.h"
-#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/output_guard.h"
@@ -120,7 +119,6 @@ int run_train(TrainCommandOptions& o) {
   util::install_interrupt_handler();
   train::RunConfig config;
   train::ClassSemantics semantics;
-  nlohmann::json teacher_meta;
   if (o.resume) {
     config = train::read_run_config(o.out);
     semantics = train::read_run_semantics(o.out);
@@ -168,7 +166,9 @@ int run_train(TrainCommandOptions& o) {
   }
   config.trainer.progress = !o.quiet;
 
-  const train::TrainingSet all = train::load_rows(config.data, config.backbone, !o.quiet);
+  nlohmann::json cache_meta;
+  const train::TrainingSet all =
+      train::load_rows(config.data, config.backbone, !o.quiet, &cache_meta);
   if (!o.resume) {
     if (o.split.empty()) {
       config.unseen_classes = io::read_labels(o.unseen_file);
@@ -189,8 +189,7 @@ int run_train(TrainCommandOptions& o) {
     if (!o.teacher_concepts.empty()) {
       HCMSN_CHECK(config.data.kind == "features",
                   "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone");
-      teacher_meta = data::load_feature_cache(config.data.path).meta;
-      config.model.teacher_classes(train::teacher_classes_of(teacher_meta));
+      config.model.teacher_classes(train::teacher_classes_of(cache_meta));
     }
     HCMSN_CHECK(config.model.teacher_classes() > 0 ||
                     (config.loss.lambda_kd() == 0 && config.loss.lambda_bridge() == 0),
@@ -219,7 +218,7 @@ int run_train(TrainCommandOptions& o) {
 
   train::Trainer trainer(o.out, config, std::move(seen), std::move(held_out), seen_embeddings);
   if (!o.resume && config.model.teacher_classes() > 0) {
-    train::TeacherSource source{teacher_meta, o.teacher_concepts, o.teacher_concepts_classes};
+    train::TeacherSource source{cache_meta, o.teacher_concepts, o.teacher_concepts_classes};
     if (source.concepts_classes.empty()) {
       source.concepts_classes =
           std::filesystem::path(o.teacher_concepts).replace_extension(".classes.txt").string();

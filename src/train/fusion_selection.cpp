@@ -75,7 +75,7 @@ class FusionData {
     gallery_ = slice(parts, val_.photos);
     const Rows train = rows_of(training);
     if (!train.photos.empty()) {
-      distractors_ = slice(embed_parts_of(network, training.select_rows(train.photos), batch), {});
+      distractors_ = embed_parts_of(network, training.select_rows(train.photos), batch);
       distractor_labels_ = train.photo_labels;
     }
     scale_ = model::hyperbolic_scale(
@@ -109,10 +109,8 @@ class FusionData {
   }
 
  private:
-  // rows empty: all of them.
   static model::EmbeddingParts slice(const model::EmbeddingParts& p,
                                      const std::vector<int64_t>& rows) {
-    if (rows.empty()) return p;
     return {take(p.v, rows), take(p.s, rows), take(p.h, rows)};
   }
 
@@ -138,10 +136,15 @@ nlohmann::json FusionChoice::to_json() const {
           {"backbone_only", score_json(backbone)}};
 }
 
-FusionScore score_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-                         const TrainingSet& training, const model::FusionWeights& weights,
-                         int64_t batch) {
-  return FusionData(network, validation, training, batch).score(weights);
+std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
+                                      const TrainingSet& validation, const TrainingSet& training,
+                                      const std::vector<model::FusionWeights>& weights,
+                                      int64_t batch) {
+  const FusionData data(network, validation, training, batch);
+  std::vector<FusionScore> scores;
+  scores.reserve(weights.size());
+  for (const auto& w : weights) scores.push_back(data.score(w));
+  return scores;
 }
 
 FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,

@@ -22,13 +22,16 @@ TrainingSet rows_of_cache(data::FeatureCache cache) {
   return set;
 }
 
-TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress) {
+TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress,
+                      nlohmann::json* cache_meta) {
   TrainingSet set;
   if (data.kind == "features") {
     HCMSN_CHECK(backbone.kind == "none",
                 "a feature cache holds backbone features already; "
                 "train on it without a backbone");
-    set = rows_of_cache(data::load_feature_cache(data.path));
+    data::FeatureCache cache = data::load_feature_cache(data.path);
+    if (cache_meta != nullptr) *cache_meta = cache.meta;
+    set = rows_of_cache(std::move(cache));
   } else {
     HCMSN_CHECK(data.kind == "images", "unknown data kind '", data.kind,
                 "'; use features or images");

@@ -198,10 +198,11 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
     network_->hcmsn()->set_fusion(weights);
   }
   if (validating() && config_.model.fused_embedding()) {
-    const FusionScore score =
-        score_fusion(*network_, unseen_, seen_, network_->hcmsn()->fusion(), t.eval_batch);
-    const FusionScore backbone =
-        score_fusion(*network_, unseen_, seen_, {1, 0, 0, 1}, t.eval_batch);
+    // One embedding pass scores the run's weights and the backbone alone.
+    const auto scores = score_fusion(*network_, unseen_, seen_,
+                                     {network_->hcmsn()->fusion(), {1, 0, 0, 1}}, t.eval_batch);
+    const FusionScore& score = scores[0];
+    const FusionScore& backbone = scores[1];
     nlohmann::json value = {{"map_all", score.map_standard},
                             {"map_all_generalised", score.map_generalised},
                             {"score", score.score()},

@@ -161,32 +161,27 @@ TEST_F(CliTransfer, BackboneOnlyFusionRanksExactlyAsTheUntrainedFeatures) {
 }
 
 TEST_F(CliTransfer, MisuseGetsAClearError) {
-  auto r = test::run_cli(train_args("bad1", "--lambda-kd 1"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "--teacher-concepts")) << r.output;
-  r = test::run_cli(train_args("bad2", "--fusion"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "--val-classes")) << r.output;
-  r = test::run_cli(train_args("bad3", "--fusion-weights 0.5,0.5,0"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "--fusion")) << r.output;
-  r = test::run_cli(train_args("bad4", "--fusion --fusion-weights 0.5,0.6,0"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "sum to 1")) << r.output;
-  r = test::run_cli(train_args("bad5", "--val-classes 2 --val-pool other-unseen"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "--val-pool all")) << r.output;
   io::write_labels(path("short.classes.txt"), {"a", "b"});
-  r = test::run_cli(train_args("bad6", "--teacher-concepts '" + path("concepts.npy") +
-                                           "' --teacher-concepts-classes '" +
-                                           path("short.classes.txt") + "' --conse-top 3"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "one row per name")) << r.output;
-  // The teacher's classes bound m.
-  r = test::run_cli(
-      train_args("bad7", "--teacher-concepts '" + path("concepts.npy") + "' --conse-top 10"));
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(test::contains(r.output, "--conse-top")) << r.output;
+  const std::string concepts = "--teacher-concepts '" + path("concepts.npy") + "'";
+  struct Case {
+    std::string flags;  // added to a run that would otherwise train
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"--lambda-kd 1", "--teacher-concepts"},
+      {"--fusion", "--val-classes"},
+      {"--fusion-weights 0.5,0.5,0", "--fusion"},
+      {"--fusion --fusion-weights 0.5,0.6,0", "sum to 1"},
+      {"--val-classes 2 --val-pool other-unseen", "--val-pool all"},
+      {concepts + " --teacher-concepts-classes '" + path("short.classes.txt") + "' --conse-top 3",
+       "one row per name"},
+      {concepts + " --conse-top 10", "--conse-top"},  // the teacher's classes bound m
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto r = test::run_cli(train_args("bad" + std::to_string(i), cases[i].flags));
+    EXPECT_EQ(r.exit_code, 1) << cases[i].flags;
+    EXPECT_TRUE(test::contains(r.output, cases[i].message)) << cases[i].flags << "\n" << r.output;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,11 +34,12 @@ struct FusionChoice {
   nlohmann::json to_json() const;
 };
 
-/// Scores one weight triple. `validation` needs sketches and photos; `training` may be empty.
-/// Throws hcmsn::Error when the network has no fused embedding.
-FusionScore score_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-                         const TrainingSet& training, const model::FusionWeights& weights,
-                         int64_t batch = 256);
+/// Scores each weight triple, embedding every row once. `validation` needs sketches and
+/// photos; `training` may be empty. Throws hcmsn::Error when the network has no fused embedding.
+std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
+                                      const TrainingSet& validation, const TrainingSet& training,
+                                      const std::vector<model::FusionWeights>& weights,
+                                      int64_t batch = 256);
 
 /// κ measured on up to `max_rows` evenly spaced rows of `set` (for fixed weights).
 double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,

@@ -21,7 +21,9 @@ TrainingSet rows_of_cache(data::FeatureCache cache);
 
 /// Every row of the data source: a feature cache's rows, or an image folder's images decoded
 /// and resized to the backbone's input size (unreadable images are an error that lists them).
-TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress);
+/// `cache_meta` (optional) receives a feature cache's meta (data::FeatureCache::meta).
+TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress,
+                      nlohmann::json* cache_meta = nullptr);
 
 /// Class semantics as stored in a run: float32 (M, D) and M class names.
 struct ClassSemantics {

@@ -49,7 +49,7 @@ TEST(FusionSelection, ChoosesTheBestTripleOfTheGrid) {
   double best = -1;
   for (auto w : model::fusion_grid(4)) {
     w.hyperbolic_scale = choice.weights.hyperbolic_scale;
-    best = std::max(best, score_fusion(*network, validation, training, w).score());
+    best = std::max(best, score_fusion(*network, validation, training, {w})[0].score());
   }
   // κ is measured on the validation rows and the distractor photos.
   const auto photos = (training.modality == model::kPhoto).nonzero().view(-1);
@@ -64,7 +64,7 @@ TEST(FusionSelection, ChoosesTheBestTripleOfTheGrid) {
     EXPECT_NEAR(choice.weights.hyperbolic_scale, model::hyperbolic_scale(h), 1e-6);
   }
   EXPECT_DOUBLE_EQ(choice.best.score(), best);
-  const auto again = score_fusion(*network, validation, training, choice.weights);
+  const auto again = score_fusion(*network, validation, training, {choice.weights})[0];
   EXPECT_DOUBLE_EQ(again.map_standard, choice.best.map_standard);
   EXPECT_DOUBLE_EQ(again.map_generalised, choice.best.map_generalised);
   // Distractors can only push relevant photos down.
