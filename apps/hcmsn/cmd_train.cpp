@@ -34,6 +34,7 @@ struct TrainCommandOptions {
   std::string schedule = "cosine";
   std::string train_classes = "paired";
   int64_t val_classes = 0;
+  int64_t val_folds = 0, val_fold = 0;
   std::string val_pool = "all";
   std::string teacher_concepts, teacher_concepts_classes;
 };
@@ -88,7 +89,7 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
   } else {
     config.seen_classes = train::classes_with_both_modalities(all, config.seen_classes, "seen");
   }
-  if (o.val_classes > 0) {
+  if (o.val_classes > 0 || o.val_folds > 0) {
     // Validation needs a gallery: classes with photos, spread over the data's order.
     std::vector<std::string> eligible =
         train::classes_with_both_modalities(all, config.seen_classes, nullptr);
@@ -96,7 +97,9 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
     HCMSN_CHECK(!eligible.empty(), "no seen class with sketches and photos is in --val-pool ",
                 o.val_pool, "; use --val-pool all");
     int64_t n = o.val_classes;
-    if (n >= static_cast<int64_t>(eligible.size()) && o.val_pool != "all") {
+    if (o.val_folds > 0) {
+      config.validation_classes = train::fold_classes(eligible, o.val_folds, o.val_fold);
+    } else if (n >= static_cast<int64_t>(eligible.size()) && o.val_pool != "all") {
       n = static_cast<int64_t>(eligible.size());
       util::log_info("validation: all {} classes of the pool {}", n, o.val_pool);
       config.validation_classes = eligible;
@@ -258,6 +261,16 @@ void add_train_command(CLI::App& app, int& exit_code) {
                   "training to pick the best checkpoint and the fusion weights; 0: evaluate on "
                   "the unseen classes while training")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  auto* folds = cmd->add_option("--val-folds", o->val_folds,
+                                "split the validation pool into K folds (every K-th class) and "
+                                "hold out the one --val-fold names: K runs, one per fold, "
+                                "validate on every class of the pool (hcmsn select-fusion)")
+                    ->check(CLI::Range(int64_t{2}, int64_t{1000}))
+                    ->excludes("--val-classes");
+  cmd->add_option("--val-fold", o->val_fold, "which fold --val-folds holds out (0 .. K-1)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(folds)
       ->capture_default_str();
   cmd->add_option("--val-pool", o->val_pool,
                   "where validation classes come from: all (every seen class with photos) or "

@@ -24,5 +24,6 @@ void add_query_command(CLI::App& app, int& exit_code);
 void add_eval_gallery_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_experiment_command(CLI::App& app, int& exit_code);
+void add_select_fusion_command(CLI::App& app, int& exit_code);
 
 }  // namespace hcmsn::cli

@@ -53,6 +53,7 @@ int run(int argc, char** argv) {
   hcmsn::cli::add_eval_gallery_command(app, exit_code);
   hcmsn::cli::add_serve_command(app, exit_code);
   hcmsn::cli::add_experiment_command(app, exit_code);
+  hcmsn::cli::add_select_fusion_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -147,21 +147,33 @@ std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
   return scores;
 }
 
-FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-                           const TrainingSet& training, int64_t grid_steps, int64_t batch) {
+std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
+                                            const TrainingSet& validation,
+                                            const TrainingSet& training, int64_t grid_steps,
+                                            int64_t batch) {
   const FusionData data(network, validation, training, batch);
-  FusionChoice choice;
-  bool first = true;
+  std::vector<ScoredFusion> scored;
   for (auto w : model::fusion_grid(static_cast<int>(grid_steps))) {
     w.hyperbolic_scale = data.scale();
-    const FusionScore s = data.score(w);
+    scored.push_back({w, data.score(w)});
+  }
+  return scored;
+}
+
+FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
+                           const TrainingSet& training, int64_t grid_steps, int64_t batch) {
+  const auto scored = score_fusion_grid(network, validation, training, grid_steps, batch);
+  FusionChoice choice;
+  bool first = true;
+  for (const auto& [w, s] : scored) {
     if (first || s.score() > choice.best.score()) {
       choice.weights = w;
       choice.best = s;
       first = false;
     }
+    // The grid holds the vertex (1, 0, 0): the backbone alone.
+    if (w.backbone == 1.0) choice.backbone = s;
   }
-  choice.backbone = data.score({1.0, 0.0, 0.0, data.scale()});
   return choice;
 }
 

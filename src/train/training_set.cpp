@@ -187,6 +187,18 @@ std::vector<std::string> spread_classes(const std::vector<std::string>& eligible
   return picked;
 }
 
+std::vector<std::string> fold_classes(const std::vector<std::string>& eligible, int64_t folds,
+                                      int64_t fold) {
+  const auto m = static_cast<int64_t>(eligible.size());
+  HCMSN_CHECK(folds >= 2 && folds <= m, "cannot split ", m, " validation classes into ", folds,
+              " folds: use 2 to ", m, " folds");
+  HCMSN_CHECK(fold >= 0 && fold < folds, "fold ", fold, " does not exist: give a fold from 0 to ",
+              folds - 1);
+  std::vector<std::string> picked;
+  for (int64_t i = fold; i < m; i += folds) picked.push_back(eligible[static_cast<size_t>(i)]);
+  return picked;
+}
+
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
                                    const torch::Tensor& semantics) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -160,12 +161,101 @@ TEST_F(CliTransfer, BackboneOnlyFusionRanksExactlyAsTheUntrainedFeatures) {
   }
 }
 
+TEST_F(CliTransfer, FoldRunsPartitionThePoolAndSelectFusionAveragesThem) {
+  const std::string fold_flags = "--train-classes sketched --fusion --fusion-grid 4 --val-folds 2";
+  for (int fold = 0; fold < 2; ++fold) {
+    const auto r = test::run_cli(train_args("fold" + std::to_string(fold),
+                                            fold_flags + " --val-fold " + std::to_string(fold)));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  // Every other class with photos (class_0 … class_7), in the data's order; never trained on.
+  const std::vector<std::vector<std::string>> expected = {
+      {"class_0", "class_2", "class_4", "class_6"}, {"class_1", "class_3", "class_5", "class_7"}};
+  for (int fold = 0; fold < 2; ++fold) {
+    const auto config = read_json(path("fold" + std::to_string(fold) + "/config.json"));
+    EXPECT_EQ(config["validation_classes"].get<std::vector<std::string>>(), expected[fold]);
+    for (const auto& name : expected[fold]) EXPECT_FALSE(has(config["seen_classes"], name));
+  }
+
+  const auto r = test::run_cli_split("--threads 2 select-fusion --quiet --grid 4 --json '" +
+                                     path("select.json") + "' --print-weights '" + path("fold0") +
+                                     "' '" + path("fold1") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto choice = read_json(path("select.json"));
+  const auto& grid = choice["grid"];
+  ASSERT_EQ(grid.size(), 15u);  // the simplex in quarters
+  EXPECT_EQ(r.out, choice["weights"].get<std::string>() + "\n");
+  double best = -1;
+  std::string best_weights;
+  for (const auto& entry : grid) {
+    const auto runs = entry["run_scores"].get<std::vector<double>>();
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_NEAR(entry["score"].get<double>(), 0.5 * (runs[0] + runs[1]), 1e-12);
+    EXPECT_NEAR(
+        entry["score"].get<double>(),
+        0.5 * (entry["map_standard"].get<double>() + entry["map_generalised"].get<double>()),
+        1e-12);
+    if (entry["score"].get<double>() > best) {
+      best = entry["score"].get<double>();
+      best_weights = entry["weights"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(choice["best_weights"], best_weights);
+  EXPECT_DOUBLE_EQ(choice["best_score"].get<double>(), best);
+  // The default rule: the most backbone weight within one standard error of the best mean.
+  std::vector<double> best_runs;
+  for (const auto& entry : grid) {
+    if (entry["weights"] == best_weights)
+      best_runs = entry["run_scores"].get<std::vector<double>>();
+  }
+  const double se = std::abs(best_runs[0] - best_runs[1]) / 2.0;  // SD/√2 of two values
+  EXPECT_NEAR(choice["standard_error"].get<double>(), se, 1e-12);
+  double most_backbone = -1, its_score = -1;
+  for (const auto& entry : grid) {
+    const double b = std::stod(entry["weights"].get<std::string>());
+    const double score = entry["score"].get<double>();
+    if (score >= best - se && (b > most_backbone || (b == most_backbone && score > its_score))) {
+      most_backbone = b;
+      its_score = score;
+    }
+  }
+  EXPECT_EQ(choice["rule"], "one-se");
+  EXPECT_NEAR(std::stod(choice["weights"].get<std::string>()), most_backbone, 1e-12);
+  EXPECT_DOUBLE_EQ(choice["score"].get<double>(), its_score);
+  // Against what each run's own training logged: the backbone alone scores the same (it does
+  // not depend on the network), and the best checkpoint's epoch chose the grid's best triple.
+  for (int fold = 0; fold < 2; ++fold) {
+    const auto log = read_json_lines(path("fold" + std::to_string(fold) + "/log.jsonl"));
+    double run_best = -1;
+    for (const auto& entry : grid) {
+      run_best = std::max(run_best, entry["run_scores"][fold].get<double>());
+      if (entry["weights"] == "1,0,0") {
+        EXPECT_NEAR(entry["run_scores"][fold].get<double>(),
+                    log.back()["validation"]["backbone_only"].get<double>(), 1e-9);
+      }
+    }
+    double logged_best = -1;
+    for (const auto& record : log) {
+      if (record["best"].get<bool>()) logged_best = record["validation"]["score"].get<double>();
+    }
+    EXPECT_NEAR(run_best, logged_best, 1e-9) << fold;
+  }
+
+  // A run that held no classes out cannot choose.
+  auto plain = test::run_cli(train_args("no_folds", "--fusion --fusion-weights 1,0,0"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  plain = test::run_cli("select-fusion --quiet '" + path("no_folds") + "'");
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_TRUE(test::contains(plain.output, "--val-folds")) << plain.output;
+}
+
 TEST_F(CliTransfer, MisuseGetsAClearError) {
   io::write_labels(path("short.classes.txt"), {"a", "b"});
   const std::string concepts = "--teacher-concepts '" + path("concepts.npy") + "'";
   struct Case {
     std::string flags;  // added to a run that would otherwise train
     std::string message;
+    bool usage = false;  // a command-line usage error: CLI11's own exit code, never a crash
   };
   const std::vector<Case> cases = {
       {"--lambda-kd 1", "--teacher-concepts"},
@@ -176,10 +266,18 @@ TEST_F(CliTransfer, MisuseGetsAClearError) {
       {concepts + " --teacher-concepts-classes '" + path("short.classes.txt") + "' --conse-top 3",
        "one row per name"},
       {concepts + " --conse-top 10", "--conse-top"},  // the teacher's classes bound m
+      {"--val-folds 2 --val-fold 2", "give a fold from 0 to 1"},
+      {"--val-folds 9", "into 9 folds"},  // 8 classes have photos
+      {"--val-folds 2 --val-classes 2", "excludes", true},
+      {"--val-fold 1", "requires --val-folds", true},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto r = test::run_cli(train_args("bad" + std::to_string(i), cases[i].flags));
-    EXPECT_EQ(r.exit_code, 1) << cases[i].flags;
+    if (cases[i].usage) {
+      EXPECT_TRUE(r.exit_code > 1 && r.exit_code < 128) << r.exit_code << " " << cases[i].flags;
+    } else {
+      EXPECT_EQ(r.exit_code, 1) << cases[i].flags;
+    }
     EXPECT_TRUE(test::contains(r.output, cases[i].message)) << cases[i].flags << "\n" << r.output;
   }
 }

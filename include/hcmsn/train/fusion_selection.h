@@ -45,8 +45,21 @@ std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
 double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
                            int64_t max_rows = 2048, int64_t batch = 256);
 
-/// Scores the whole grid (embedding every row once) and returns the best triple; does not
-/// change the network's weights.
+/// A weight triple (κ filled in) with its validation score.
+struct ScoredFusion {
+  model::FusionWeights weights;
+  FusionScore score;
+};
+
+/// Every triple of model::fusion_grid(grid_steps), in the grid's order, with κ measured on the
+/// rows the selection embeds, scored; embeds every row once.
+std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
+                                            const TrainingSet& validation,
+                                            const TrainingSet& training, int64_t grid_steps,
+                                            int64_t batch = 256);
+
+/// Scores the whole grid (score_fusion_grid) and returns the best triple; does not change the
+/// network's weights.
 FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
                            const TrainingSet& training, int64_t grid_steps, int64_t batch = 256);
 

@@ -61,6 +61,12 @@ std::vector<std::string> classes_with_sketches(const TrainingSet& set,
 /// 0 ≤ n < M.
 std::vector<std::string> spread_classes(const std::vector<std::string>& eligible, int64_t n);
 
+/// Fold `fold` of `folds` over `eligible`: every element whose position i has i mod folds = fold
+/// (interleaved, so each fold spreads over the order; the folds partition `eligible`). Throws
+/// hcmsn::Error unless 2 ≤ folds ≤ M and 0 ≤ fold < folds.
+std::vector<std::string> fold_classes(const std::vector<std::string>& eligible, int64_t folds,
+                                      int64_t fold);
+
 torch::Tensor class_embeddings_for(const std::vector<std::string>& names,
                                    const std::vector<std::string>& semantics_classes,
                                    const torch::Tensor& semantics);

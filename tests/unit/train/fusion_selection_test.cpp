@@ -1,12 +1,16 @@
 // Choosing fusion weights on validation classes (train/fusion_selection.h): the choice is the
 // grid's best, the backbone-only score equals an independent cosine evaluation of the raw
-// features, and the held-out classes are spread over the order (spread_classes).
+// features, the held-out classes are spread over the order (spread_classes) or cut into folds
+// (fold_classes), and the choice over fold runs is the best mean (fusion_folds.h).
 #include "hcmsn/train/fusion_selection.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/model/retrieval_feature_net.h"
+#include "hcmsn/train/fusion_folds.h"
 #include "hcmsn/train/training_set.h"
 #include "support/test_support.h"
 
@@ -134,6 +138,89 @@ TEST(SpreadClasses, PicksEvenlyAndKeepsOneForTraining) {
   EXPECT_TRUE(spread_classes(names, 0).empty());
   EXPECT_TRUE(
       test::contains(test::error_of([&] { spread_classes(names, 10); }), "at least one must stay"));
+}
+
+TEST(FoldedFusion, OneStandardErrorRuleTakesTheMostBackboneWithinIt) {
+  const auto grid = model::fusion_grid(2);  // 6 triples; (0.5,0,0.5), (0.5,0.5,0) and (1,0,0)
+  // Scores (standard = generalised, so score = that value) per run, in the grid's order:
+  // (0,0,1) (0,0.5,0.5) (0,1,0) (0.5,0,0.5) (0.5,0.5,0) (1,0,0).
+  const std::vector<std::vector<double>> values = {{0.50, 0.60, 0.40, 0.56, 0.57, 0.30},
+                                                   {0.50, 0.70, 0.40, 0.62, 0.61, 0.30},
+                                                   {0.50, 0.80, 0.40, 0.66, 0.64, 0.30}};
+  std::vector<std::vector<FusionScore>> scores;
+  for (const auto& run : values) {
+    scores.emplace_back();
+    for (double v : run) scores.back().push_back({v, v});
+  }
+  const auto choice = choose_over_folds(grid, scores);
+  // Best mean 0.7 at (0,0.5,0.5); its SD over the runs is 0.1, so SE = 0.1/√3 ≈ 0.0577 and the
+  // floor ≈ 0.6423: (0.5,0,0.5) (mean 0.6133) is out, (0.5,0.5,0) (0.6067) too, so the best stays.
+  EXPECT_EQ(choice.best, 1u);
+  EXPECT_NEAR(choice.standard_error, 0.1 / std::sqrt(3.0), 1e-12);
+  EXPECT_EQ(choice.chosen, 1u);
+  // The same best mean with a wider spread over the runs lets backbone weight in.
+  const std::vector<std::vector<double>> wide = {{0.50, 0.50, 0.40, 0.56, 0.55, 0.30},
+                                                 {0.50, 0.70, 0.40, 0.62, 0.64, 0.30},
+                                                 {0.50, 0.90, 0.40, 0.66, 0.64, 0.30}};
+  scores.clear();
+  for (const auto& run : wide) {
+    scores.emplace_back();
+    for (double v : run) scores.back().push_back({v, v});
+  }
+  // SD 0.2, SE ≈ 0.1155, floor ≈ 0.5845: (0.5,0,0.5) 0.6133 and (0.5,0.5,0) 0.61 qualify with
+  // backbone 0.5; (1,0,0) 0.3 does not. Between the two, the better mean wins.
+  const auto wider = choose_over_folds(grid, scores);
+  EXPECT_EQ(wider.best, 1u);
+  EXPECT_EQ(model::to_string(wider.weights()), "0.5,0,0.5");
+  EXPECT_EQ(wider.to_json().at("rule"), "one-se");
+  EXPECT_EQ(wider.to_json().at("best_weights"), "0,0.5,0.5");
+  // One run has no spread to measure: the best mean.
+  EXPECT_EQ(choose_over_folds(grid, {scores[0]}).chosen, choose_over_folds(grid, {scores[0]}).best);
+  EXPECT_EQ(parse_fold_rule("best"), FoldRule::kBest);
+  EXPECT_TRUE(test::contains(test::error_of([] { parse_fold_rule("median"); }), "one-se"));
+}
+
+TEST(FoldClasses, InterleavedFoldsPartitionThePool) {
+  const std::vector<std::string> names = {"a", "b", "c", "d", "e", "f", "g"};
+  EXPECT_EQ(fold_classes(names, 3, 0), (std::vector<std::string>{"a", "d", "g"}));
+  EXPECT_EQ(fold_classes(names, 3, 1), (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(fold_classes(names, 3, 2), (std::vector<std::string>{"c", "f"}));
+  EXPECT_EQ(fold_classes(names, 7, 6), (std::vector<std::string>{"g"}));
+  EXPECT_TRUE(test::contains(test::error_of([&] { fold_classes(names, 1, 0); }), "2 to 7 folds"));
+  EXPECT_TRUE(test::contains(test::error_of([&] { fold_classes(names, 8, 0); }), "into 8 folds"));
+  EXPECT_TRUE(test::contains(test::error_of([&] { fold_classes(names, 3, 3); }), "from 0 to 2"));
+  EXPECT_TRUE(test::contains(test::error_of([&] { fold_classes(names, 3, -1); }), "from 0 to 2"));
+}
+
+TEST(FoldedFusion, ChoosesTheBestMeanOverRuns) {
+  const auto grid = model::fusion_grid(1);  // (0,0,1), (0,1,0), (1,0,0)
+  // Run 0 prefers the second triple, run 1 the third; the mean prefers the third:
+  // means 0.25, 0.4, 0.45 (standard and generalised averaged separately, then their mean).
+  const std::vector<std::vector<FusionScore>> scores = {
+      {{0.3, 0.1}, {0.9, 0.3}, {0.6, 0.2}},
+      {{0.4, 0.2}, {0.2, 0.2}, {0.7, 0.3}},
+  };
+  const auto choice = choose_over_folds(grid, scores, FoldRule::kBest);
+  ASSERT_EQ(choice.mean.size(), 3u);
+  EXPECT_NEAR(choice.mean[0].map_standard, 0.35, 1e-15);
+  EXPECT_NEAR(choice.mean[0].map_generalised, 0.15, 1e-15);
+  EXPECT_NEAR(choice.mean[1].score(), 0.4, 1e-15);
+  EXPECT_NEAR(choice.mean[2].score(), 0.45, 1e-15);
+  EXPECT_EQ(choice.best, 2u);
+  EXPECT_EQ(model::to_string(choice.weights()), "1,0,0");
+  // Ties keep the first triple of the grid.
+  const auto tie = choose_over_folds(grid, {{{0.5, 0.5}, {0.5, 0.5}, {0.5, 0.5}}}, FoldRule::kBest);
+  EXPECT_EQ(tie.best, 0u);
+  const auto j = choice.to_json();
+  EXPECT_EQ(j.at("weights"), "1,0,0");
+  EXPECT_EQ(j.at("grid").size(), 3u);
+  EXPECT_NEAR(j.at("grid")[1].at("run_scores")[0].get<double>(), 0.6, 1e-15);
+  EXPECT_NEAR(j.at("grid")[1].at("run_scores")[1].get<double>(), 0.2, 1e-15);
+  EXPECT_TRUE(test::contains(test::error_of([&] { choose_over_folds(grid, {}); }), "at least one"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               choose_over_folds(grid, {{{0.5, 0.5}}});
+                             }),
+                             "a grid of 3"));
 }
 
 }  // namespace

@@ -1,0 +1,137 @@
+#include "hcmsn/train/fusion_folds.h"
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hcmsn/train/run_loader.h"
+#include "hcmsn/util/check.h"
+#include "hcmsn/util/log.h"
+
+namespace hcmsn::train {
+
+FoldRule parse_fold_rule(const std::string& name) {
+  if (name == "best") return FoldRule::kBest;
+  HCMSN_CHECK(name == "one-se", "unknown fold rule '", name, "': use best or one-se");
+  return FoldRule::kOneStandardError;
+}
+
+std::string to_string(FoldRule rule) {
+  return rule == FoldRule::kBest ? "best" : "one-se";
+}
+
+nlohmann::json FoldedFusionChoice::to_json() const {
+  nlohmann::json grid_json = nlohmann::json::array();
+  for (size_t g = 0; g < grid.size(); ++g) {
+    nlohmann::json per_run = nlohmann::json::array();
+    for (const auto& run : scores) per_run.push_back(run[g].score());
+    grid_json.push_back({{"weights", model::to_string(grid[g])},
+                         {"map_standard", mean[g].map_standard},
+                         {"map_generalised", mean[g].map_generalised},
+                         {"score", mean[g].score()},
+                         {"run_scores", per_run}});
+  }
+  nlohmann::json runs_json = nlohmann::json::array();
+  for (size_t r = 0; r < runs.size(); ++r) {
+    runs_json.push_back(
+        {{"run", runs[r]},
+         {"validation_classes",
+          r < validation_classes.size() ? validation_classes[r] : std::vector<std::string>{}}});
+  }
+  return {{"weights", model::to_string(weights())},
+          {"score", mean[chosen].score()},
+          {"rule", to_string(rule)},
+          {"best_weights", model::to_string(grid[best])},
+          {"best_score", mean[best].score()},
+          {"standard_error", standard_error},
+          {"runs", runs_json},
+          {"grid", grid_json}};
+}
+
+FoldedFusionChoice choose_over_folds(std::vector<model::FusionWeights> grid,
+                                     std::vector<std::vector<FusionScore>> scores, FoldRule rule) {
+  HCMSN_CHECK(!scores.empty(), "choosing fusion weights over folds needs at least one run");
+  HCMSN_CHECK(!grid.empty(), "the fusion grid is empty");
+  for (const auto& run : scores) {
+    HCMSN_CHECK(run.size() == grid.size(), "a run scored ", run.size(), " triples of a grid of ",
+                grid.size());
+  }
+  FoldedFusionChoice choice;
+  choice.grid = std::move(grid);
+  choice.scores = std::move(scores);
+  const double runs = static_cast<double>(choice.scores.size());
+  for (size_t g = 0; g < choice.grid.size(); ++g) {
+    FusionScore m;
+    for (const auto& run : choice.scores) {
+      m.map_standard += run[g].map_standard / runs;
+      m.map_generalised += run[g].map_generalised / runs;
+    }
+    choice.mean.push_back(m);
+    if (m.score() > choice.mean[choice.best].score()) choice.best = g;
+  }
+  choice.rule = rule;
+  choice.chosen = choice.best;
+  if (rule == FoldRule::kBest || choice.scores.size() < 2) return choice;
+  double sum = 0, sum_sq = 0;
+  for (const auto& run : choice.scores) {
+    sum += run[choice.best].score();
+    sum_sq += run[choice.best].score() * run[choice.best].score();
+  }
+  const double variance = std::max(0.0, (sum_sq - sum * sum / runs) / (runs - 1.0));
+  choice.standard_error = std::sqrt(variance / runs);
+  const double floor = choice.mean[choice.best].score() - choice.standard_error;
+  for (size_t g = 0; g < choice.grid.size(); ++g) {
+    if (choice.mean[g].score() < floor) continue;
+    const double b = choice.grid[g].backbone, chosen_b = choice.grid[choice.chosen].backbone;
+    if (b > chosen_b ||
+        (b == chosen_b && choice.mean[g].score() > choice.mean[choice.chosen].score())) {
+      choice.chosen = g;
+    }
+  }
+  return choice;
+}
+
+FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_dirs,
+                                           const std::string& checkpoint, int64_t grid_steps,
+                                           FoldRule rule, bool progress, int64_t batch) {
+  HCMSN_CHECK(!run_dirs.empty(), "give the fold runs to choose fusion weights over");
+  std::vector<model::FusionWeights> grid = model::fusion_grid(static_cast<int>(grid_steps));
+  for (auto& w : grid) w.hyperbolic_scale = 1.0;
+  std::vector<std::vector<FusionScore>> scores;
+  std::vector<std::vector<std::string>> validation;
+  // Fold runs normally share one data source: read it once.
+  std::map<std::string, TrainingSet> rows_by_data;
+  for (const auto& dir : run_dirs) {
+    LoadedRun run = load_run(dir, checkpoint);
+    HCMSN_CHECK(run.config.model.fused_embedding(), "run ", dir,
+                " has no fused embedding: train the folds with --fusion");
+    HCMSN_CHECK(!run.config.validation_classes.empty(), "run ", dir,
+                " holds no validation classes out: train it with --val-folds K --val-fold F");
+    const std::string key = run.config.data.kind + ":" + run.config.data.path;
+    auto it = rows_by_data.find(key);
+    if (it == rows_by_data.end()) {
+      it = rows_by_data.emplace(key, load_rows(run.config.data, run.config.backbone, progress))
+               .first;
+    }
+    const TrainingSet& all = it->second;
+    const auto scored =
+        score_fusion_grid(*run.network, all.subset_classes(run.config.validation_classes),
+                          all.subset_classes(run.config.seen_classes), grid_steps, batch);
+    std::vector<FusionScore> run_scores;
+    for (const auto& s : scored) run_scores.push_back(s.score);
+    scores.push_back(std::move(run_scores));
+    validation.push_back(run.config.validation_classes);
+    if (progress) {
+      util::log_info("select-fusion: scored {} triples on the {} validation classes of {}",
+                     grid.size(), run.config.validation_classes.size(), dir);
+    }
+  }
+  FoldedFusionChoice choice = choose_over_folds(std::move(grid), std::move(scores), rule);
+  choice.runs = run_dirs;
+  choice.validation_classes = std::move(validation);
+  return choice;
+}
+
+}  // namespace hcmsn::train
