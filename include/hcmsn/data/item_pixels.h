@@ -1,0 +1,34 @@
+// One dataset item as the pixels a trainable backbone sees (issue 12, streaming input): decoded
+// (image files) or rendered (QuickDraw drawings) on the fly, then either augmented for training
+// (torchvision's RandomResizedCrop + horizontal flip, drawn from the item's own seed) or resized
+// as for evaluation. Output: uint8 (3, size, size) RGB; normalisation is the backbone's
+// (model::normalise_pixels).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "hcmsn/data/dataset.h"
+#include "hcmsn/data/drawing_reader.h"
+#include "hcmsn/data/quickdraw_strokes.h"
+#include "hcmsn/data/transforms.h"
+
+namespace hcmsn::data {
+
+struct ItemPixelOptions {
+  int64_t size = 224;
+  /// Train-time augmentation; false: eval_resize with `resize_mode`.
+  bool augment = true;
+  AugmentOptions augment_options;
+  /// "squash" or "crop", as TransformOptions::mode.
+  std::string resize_mode = "squash";
+  RenderOptions render;
+};
+
+/// Throws hcmsn::Error naming the item when it cannot be read (missing or corrupt file, bad
+/// drawing); `drawings` serves the .ndjson records.
+torch::Tensor load_item_pixels(const DatasetItem& item, const ItemPixelOptions& options,
+                               uint64_t seed, DrawingReader& drawings);
+
+}  // namespace hcmsn::data
