@@ -39,7 +39,8 @@ int run_eval_features(const EvalFeaturesOptions& o) {
   } else {
     for (const auto& c : data::standard_split(o.split).unseen) unseen.push_back(c.name);
   }
-  const train::TrainingSet all = train::load_rows({"features", o.features}, {}, false);
+  const train::TrainingSet all =
+      train::load_rows(train::DataSpec::of("features", o.features), {}, false);
   const std::vector<std::string> row_class = all.label_names();
   const auto m = all.modality.contiguous();
   const auto rows = train::select_query_gallery(

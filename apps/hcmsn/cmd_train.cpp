@@ -5,6 +5,7 @@
 #include <set>
 
 #include "commands.h"
+#include "dataset_flags.h"
 #include "hcmsn/data/class_name.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
@@ -15,6 +16,7 @@
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
+#include "hcmsn/vision/pretrained.h"
 
 namespace hcmsn::cli {
 namespace {
@@ -37,7 +39,15 @@ struct TrainCommandOptions {
   int64_t val_folds = 0, val_fold = 0;
   std::string val_pool = "all";
   std::string teacher_concepts, teacher_concepts_classes;
+  data::DatasetSpec dataset;  // streamed images (fine-tuning) instead of --features / --images
+  int64_t image_size = 0;     // 0: the backbone's own (224 for pretrained ones, 64 small-cnn)
+  bool train_bn = false;
 };
+
+bool is_pretrained(const std::string& backbone) {
+  const auto& names = vision::backbone_names();
+  return std::find(names.begin(), names.end(), backbone) != names.end();
+}
 
 // Seen = the given list, or every class of the data that is not unseen (in the data's order).
 std::vector<std::string> seen_classes_of(const train::TrainingSet& all,
@@ -69,6 +79,13 @@ std::vector<std::string> unseen_elsewhere(const std::vector<std::string>& names,
     if (keys.count(data::class_key(name)) > 0) out.push_back(name);
   }
   return out;
+}
+
+// Where the teacher's classifier comes from: the feature cache's backbone, or the pretrained
+// backbone being fine-tuned (its initial weights).
+nlohmann::json teacher_meta(const train::RunConfig& config, const nlohmann::json& cache_meta) {
+  if (config.data.kind == "features") return cache_meta;
+  return {{"backbone", config.backbone.kind}, {"weights", config.backbone.weights}};
 }
 
 // Seen classes kept for training, and the validation classes taken out of them.
@@ -127,9 +144,13 @@ int run_train(TrainCommandOptions& o) {
     semantics = train::read_run_semantics(o.out);
     // A stop point belongs to one invocation, not to the run: resume runs on unless told.
     config.trainer.max_steps = o.config.trainer.max_steps;
+    config.data.prefetch = o.config.data.prefetch;  // speed only: never changes the batches
   } else {
-    HCMSN_CHECK(o.features.empty() != o.images.empty(),
-                "give exactly one of --features (a feature cache) or --images (an image folder)");
+    const bool streamed = has_dataset_sources(o.dataset);
+    HCMSN_CHECK((o.features.empty() ? 0 : 1) + (o.images.empty() ? 0 : 1) + (streamed ? 1 : 0) == 1,
+                "give exactly one of --features (a feature cache), --images (an image folder) or "
+                "the dataset flags (--layout/--root, --sketch-dir, --photo-dir, --ndjson-dir, "
+                "lists: images streamed while training)");
     HCMSN_CHECK(!o.semantics.empty() && !o.semantics_classes.empty(),
                 "give the class semantics: --semantics EMB.npy and --semantics-classes FILE");
     HCMSN_CHECK(o.unseen_file.empty() != o.split.empty(),
@@ -150,14 +171,37 @@ int run_train(TrainCommandOptions& o) {
         .output("--out", o.out, io::OutputKind::owned_folder("config.json"))
         .check();
     config = o.config;
-    config.data.kind = o.features.empty() ? "images" : "features";
-    config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
+    if (streamed) {
+      config.data.kind = "dataset";
+      config.data.dataset = o.dataset;
+      config.data.dataset.split = o.split;
+      config.data.dataset.unseen_file = o.unseen_file;
+    } else {
+      config.data.kind = o.features.empty() ? "images" : "features";
+      config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
+    }
     if (config.data.kind == "features") {
       HCMSN_CHECK(config.backbone.kind == "none",
                   "a feature cache holds backbone features already; drop --backbone");
     } else if (config.backbone.kind == "none") {
       config.backbone.kind = "small-cnn";
     }
+    if (is_pretrained(config.backbone.kind)) {
+      HCMSN_CHECK(!config.backbone.weights.empty(), "fine-tuning ", config.backbone.kind,
+                  " needs its ImageNet weights: give --weights FILE");
+      HCMSN_CHECK(config.data.kind == "dataset",
+                  "fine-tuning a pretrained backbone streams a dataset: give the dataset flags "
+                  "(e.g. --sketch-dir, --photo-dir, --ndjson-dir) instead of --images");
+      config.backbone.weights = std::filesystem::absolute(config.backbone.weights).string();
+      config.backbone.freeze_batch_norm = !o.train_bn;
+      const auto probe = vision::make_backbone(config.backbone.kind);
+      config.backbone.input = probe->input_options();
+      config.backbone.out_dim = probe->out_dim();
+    } else {
+      HCMSN_CHECK(config.backbone.weights.empty(), "--weights is for a pretrained --backbone ",
+                  "(mobilenet_v2 or resnet50)");
+    }
+    if (o.image_size > 0) config.backbone.input.image_size = o.image_size;
     config.model.classifier(model::parse_classifier_kind(o.classifier));
     config.trainer.schedule = train::parse_lr_schedule(o.schedule);
     config.trainer.augment = !o.no_augment;
@@ -190,9 +234,10 @@ int run_train(TrainCommandOptions& o) {
                   "class '", name, "' is both seen and unseen");
     }
     if (!o.teacher_concepts.empty()) {
-      HCMSN_CHECK(config.data.kind == "features",
-                  "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone");
-      config.model.teacher_classes(train::teacher_classes_of(cache_meta));
+      HCMSN_CHECK(config.data.kind == "features" || is_pretrained(config.backbone.kind),
+                  "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone "
+                  "or a pretrained --backbone to fine-tune");
+      config.model.teacher_classes(train::teacher_classes_of(teacher_meta(config, cache_meta)));
     }
     HCMSN_CHECK(config.model.teacher_classes() > 0 ||
                     (config.loss.lambda_kd() == 0 && config.loss.lambda_bridge() == 0),
@@ -221,7 +266,8 @@ int run_train(TrainCommandOptions& o) {
 
   train::Trainer trainer(o.out, config, std::move(seen), std::move(held_out), seen_embeddings);
   if (!o.resume && config.model.teacher_classes() > 0) {
-    train::TeacherSource source{cache_meta, o.teacher_concepts, o.teacher_concepts_classes};
+    train::TeacherSource source{teacher_meta(config, cache_meta), o.teacher_concepts,
+                                o.teacher_concepts_classes};
     if (source.concepts_classes.empty()) {
       source.concepts_classes =
           std::filesystem::path(o.teacher_concepts).replace_extension(".classes.txt").string();
@@ -247,6 +293,23 @@ void add_train_command(CLI::App& app, int& exit_code) {
   auto* data = cmd->add_option_group("data");
   data->add_option("--features", o->features, "a feature cache (hcmsn extract)");
   data->add_option("--images", o->images, "an image folder ROOT/{sketch,photo}/<class>/*");
+  add_dataset_source_flags(*cmd, o->dataset);
+  auto* stream = cmd->add_option_group("streaming (dataset flags)");
+  stream
+      ->add_option("--workers", c.data.prefetch.workers,
+                   "threads that decode, render and augment the coming batches")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  stream
+      ->add_option("--prefetch", c.data.prefetch.window,
+                   "batches loaded ahead of the step (memory: (this + 1) x batch x 3 x S^2 "
+                   "bytes)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  stream->add_option("--render-size", c.data.render.size, "drawings are rasterised at this size")
+      ->capture_default_str();
+  stream->add_option("--line-width", c.data.render.line_width, "stroke width of drawings")
+      ->capture_default_str();
   cmd->add_option("--semantics", o->semantics, "class embeddings, .npy float (M, D)");
   cmd->add_option("--semantics-classes", o->semantics_classes, "the M class names, one per line");
   cmd->add_option("--unseen", o->unseen_file, "unseen (test) classes, one per line");
@@ -309,10 +372,21 @@ void add_train_command(CLI::App& app, int& exit_code) {
       "one input layer of F for both modalities (end-to-end training)");
   m->add_option_function<double>(
       "--dropout", [&c](double v) { c.model.dropout(v); }, "dropout of F, S, R (default 0.2)");
-  m->add_option("--backbone", c.backbone.kind, "for --images: small-cnn")
-      ->check(CLI::IsMember({"none", "small-cnn"}));
-  m->add_option("--image-size", c.backbone.input.image_size, "input side in pixels")
+  m->add_option("--backbone", c.backbone.kind,
+                "small-cnn (from scratch, --images or a dataset) or a pretrained backbone to "
+                "fine-tune end to end on a streamed dataset: mobilenet_v2, resnet50")
+      ->check(CLI::IsMember({"none", "small-cnn", "mobilenet_v2", "resnet50"}));
+  m->add_option("--weights", c.backbone.weights,
+                "the pretrained backbone's ImageNet weights (.safetensors or .pth)");
+  m->add_flag("--train-bn", o->train_bn,
+              "let BatchNorm layers of a pretrained backbone train (default: frozen; the shared "
+              "MobileNetV2 weights have BN folded and need it frozen)");
+  m->add_option("--backbone-lr-factor", c.backbone.lr_factor,
+                "the pretrained backbone's learning rate relative to the heads'")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  m->add_option("--image-size", o->image_size,
+                "input side in pixels (default: 224 for a pretrained backbone, 64 small-cnn)");
   m->add_option("--cnn-channels", c.backbone.channels, "small-cnn stage widths")
       ->delimiter(',')
       ->capture_default_str();

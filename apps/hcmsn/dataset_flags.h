@@ -13,6 +13,13 @@ namespace hcmsn::cli {
 /// --class-map, --split and --unseen to `cmd`, writing into `spec` (which must outlive parsing).
 void add_dataset_flags(CLI::App& cmd, data::DatasetSpec& spec);
 
+/// The same without --split and --unseen (for a command that has its own): the sources,
+/// --class-map and --keep-out-of-split, in an option group "dataset" it returns.
+CLI::Option_group* add_dataset_source_flags(CLI::App& cmd, data::DatasetSpec& spec);
+
+/// Whether any source flag was given (a layout, a root, folders or lists).
+bool has_dataset_sources(const data::DatasetSpec& spec);
+
 /// Declares what a dataset reads: the list, class-map and unseen files and every item file of
 /// the built `dataset`. Its folders stay writable, so that a summary or a feature cache may sit in
 /// the dataset's root; every file the dataset consists of is protected one by one instead.

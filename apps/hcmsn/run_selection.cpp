@@ -27,11 +27,6 @@ struct DataRows {
   std::vector<std::string> class_names, seen, unseen;
 };
 
-bool has_dataset_flags(const data::DatasetSpec& d) {
-  return !d.layout.empty() || !d.root.empty() || !d.sketch_dirs.empty() || !d.photo_dirs.empty() ||
-         !d.ndjson_dirs.empty() || !d.sketch_list.empty() || !d.photo_list.empty();
-}
-
 std::string joined(const std::vector<std::string>& names, size_t limit = 12) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
@@ -219,13 +214,13 @@ void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s) {
       .inputs("--ndjson-dir", s.dataset.ndjson_dirs);
   // Without an override the run's own data is read: a feature cache or an image folder that may
   // live anywhere. (A run folder without a config fails here as it would in embed_selection.)
-  if (s.features.empty() && s.images.empty() && !has_dataset_flags(s.dataset)) {
+  if (s.features.empty() && s.images.empty() && !has_dataset_sources(s.dataset)) {
     guard.input("the run's data", train::read_run_config(s.run).data.path);
   }
 }
 
 train::SplitEmbeddings embed_selection(const RunSelection& s) {
-  const int sources = !s.features.empty() + !s.images.empty() + has_dataset_flags(s.dataset);
+  const int sources = !s.features.empty() + !s.images.empty() + has_dataset_sources(s.dataset);
   HCMSN_CHECK(sources <= 1,
               "give one data source: --features, --images or the dataset flags (--layout, "
               "--root, --sketch-dir, --photo-dir, --ndjson-dir, lists)");
@@ -259,7 +254,8 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
   }
   if (!s.images.empty() && !feature_run) {
     train::LoadedRun run = train::load_run(s.run, s.checkpoint);
-    const auto all = train::load_rows({"images", s.images}, run.config.backbone, !s.quiet);
+    const auto all =
+        train::load_rows(train::DataSpec::of("images", s.images), run.config.backbone, !s.quiet);
     DataRows d = rows_of(all, s.images);
     apply_split_flags(s.dataset, d);
     return embed_training_set(s, run, all, std::move(d), /*own=*/false);

@@ -389,6 +389,40 @@ const std::vector<std::string>& dataset_layout_names() {
   return names;
 }
 
+nlohmann::json to_json(const DatasetSpec& spec) {
+  return {{"layout", spec.layout},
+          {"root", spec.root},
+          {"sketch_dirs", spec.sketch_dirs},
+          {"photo_dirs", spec.photo_dirs},
+          {"ndjson_dirs", spec.ndjson_dirs},
+          {"sketch_list", spec.sketch_list},
+          {"photo_list", spec.photo_list},
+          {"class_map", spec.class_map},
+          {"split", spec.split},
+          {"unseen_file", spec.unseen_file},
+          {"keep_out_of_split", spec.keep_out_of_split}};
+}
+
+DatasetSpec dataset_spec_from_json(const nlohmann::json& j) {
+  DatasetSpec spec;
+  try {
+    spec.layout = j.value("layout", std::string());
+    spec.root = j.value("root", std::string());
+    spec.sketch_dirs = j.value("sketch_dirs", std::vector<std::string>{});
+    spec.photo_dirs = j.value("photo_dirs", std::vector<std::string>{});
+    spec.ndjson_dirs = j.value("ndjson_dirs", std::vector<std::string>{});
+    spec.sketch_list = j.value("sketch_list", std::string());
+    spec.photo_list = j.value("photo_list", std::string());
+    spec.class_map = j.value("class_map", std::string());
+    spec.split = j.value("split", std::string());
+    spec.unseen_file = j.value("unseen_file", std::string());
+    spec.keep_out_of_split = j.value("keep_out_of_split", false);
+  } catch (const nlohmann::json::exception& e) {
+    HCMSN_CHECK(false, "malformed dataset description: ", e.what());
+  }
+  return spec;
+}
+
 Dataset build_dataset(const DatasetSpec& spec) {
   HCMSN_CHECK(
       spec.split.empty() || spec.unseen_file.empty(),

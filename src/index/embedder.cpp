@@ -90,9 +90,11 @@ namespace {
 // read: galleries keep this record, so queries never reread the cache).
 json input_of(const train::RunConfig& config, const std::string& run_dir) {
   if (config.backbone.kind != "none") {
+    // A run trained on a streamed dataset rasterised its drawings its own way.
     return {{"kind", "images"},
             {"image_size", config.backbone.input.image_size},
-            {"render", render_to_json(data::RenderOptions{})}};
+            {"render", render_to_json(config.data.kind == "dataset" ? config.data.render
+                                                                    : data::RenderOptions{})}};
   }
   HCMSN_CHECK(config.data.kind == "features", "run '", run_dir,
               "' has neither a backbone nor a feature cache to embed with");

@@ -109,7 +109,8 @@ torch::Tensor HCMSNModelImpl::classify(const torch::Tensor& h) {
   return prototypes_->forward(h, curvature());
 }
 
-HCMSNOutput HCMSNModelImpl::forward(const torch::Tensor& v, const torch::Tensor& modality) {
+HCMSNOutput HCMSNModelImpl::forward(const torch::Tensor& v, const torch::Tensor& modality,
+                                    const torch::Tensor& teacher_v) {
   HCMSNOutput out;
   out.f = feature_net_->forward(v, modality);
   out.s = semantic_net_->forward(out.f);
@@ -117,29 +118,33 @@ HCMSNOutput HCMSNModelImpl::forward(const torch::Tensor& v, const torch::Tensor&
   out.logits = classify(out.h);
   if (transfer_ && transfer_->has_teacher()) {
     out.student_logits = transfer_->student_logits(out.f);
-    out.teacher_logits = transfer_->teacher_logits(v);
-    out.bridge = transfer_->bridge(v);
+    const auto& tv = teacher_v.defined() ? teacher_v : v;
+    out.teacher_logits = transfer_->teacher_logits(tv);
+    out.bridge = transfer_->bridge(tv);
   }
   return out;
 }
 
-EmbeddingParts HCMSNModelImpl::embed_parts(const torch::Tensor& v, const torch::Tensor& modality) {
+EmbeddingParts HCMSNModelImpl::embed_parts(const torch::Tensor& v, const torch::Tensor& modality,
+                                           const torch::Tensor& teacher_v) {
   const auto f = feature_net_->forward(v, modality);
   EmbeddingParts parts{v, semantic_net_->forward(f), projection_net_->forward(f, curvature())};
   if (transfer_ && transfer_->has_teacher()) {
     // A photo's semantics come from the teacher, which knows 1000 classes, not from S, which saw
     // the few photo classes of training only.
     const auto is_photo = (modality == kPhoto).view({-1, 1});
-    parts.s = torch::where(is_photo, transfer_->bridge(v).to(parts.s.dtype()), parts.s);
+    const auto& tv = teacher_v.defined() ? teacher_v : v;
+    parts.s = torch::where(is_photo, transfer_->bridge(tv).to(parts.s.dtype()), parts.s);
   }
   return parts;
 }
 
-torch::Tensor HCMSNModelImpl::embed(const torch::Tensor& v, const torch::Tensor& modality) {
+torch::Tensor HCMSNModelImpl::embed(const torch::Tensor& v, const torch::Tensor& modality,
+                                    const torch::Tensor& teacher_v) {
   if (!options_.fused_embedding()) {
     return projection_net_->forward(feature_net_->forward(v, modality), curvature());
   }
-  const auto parts = embed_parts(v, modality);
+  const auto parts = embed_parts(v, modality, teacher_v);
   return fuse_embedding(parts.v, parts.s, parts.h, fusion(), curvature().value());
 }
 

@@ -21,19 +21,39 @@ torch::Tensor RetrievalNetworkImpl::backbone_features(const torch::Tensor& input
   return backbone_->forward(normalise_pixels(input, backbone_->input_options()));
 }
 
+void RetrievalNetworkImpl::set_teacher_backbone(std::shared_ptr<BackboneImpl> frozen) {
+  HCMSN_CHECK(backbone_ != nullptr, "a teacher backbone needs a network with a backbone");
+  HCMSN_CHECK(frozen != nullptr && frozen->out_dim() == backbone_->out_dim(),
+              "the teacher backbone must give the backbone's ", backbone_->out_dim(), " features");
+  for (auto& p : frozen->parameters()) p.set_requires_grad(false);
+  frozen->eval();
+  teacher_backbone_ = register_module("teacher_backbone", std::move(frozen));
+}
+
+void RetrievalNetworkImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (teacher_backbone_) teacher_backbone_->eval();
+}
+
+torch::Tensor RetrievalNetworkImpl::teacher_features(const torch::Tensor& input) {
+  if (!teacher_backbone_) return {};
+  torch::NoGradGuard no_grad;
+  return teacher_backbone_->forward(normalise_pixels(input, teacher_backbone_->input_options()));
+}
+
 HCMSNOutput RetrievalNetworkImpl::forward(const torch::Tensor& input,
                                           const torch::Tensor& modality) {
-  return hcmsn_->forward(backbone_features(input), modality);
+  return hcmsn_->forward(backbone_features(input), modality, teacher_features(input));
 }
 
 torch::Tensor RetrievalNetworkImpl::embed(const torch::Tensor& input,
                                           const torch::Tensor& modality) {
-  return hcmsn_->embed(backbone_features(input), modality);
+  return hcmsn_->embed(backbone_features(input), modality, teacher_features(input));
 }
 
 EmbeddingParts RetrievalNetworkImpl::embed_parts(const torch::Tensor& input,
                                                  const torch::Tensor& modality) {
-  return hcmsn_->embed_parts(backbone_features(input), modality);
+  return hcmsn_->embed_parts(backbone_features(input), modality, teacher_features(input));
 }
 
 std::vector<torch::Tensor> RetrievalNetworkImpl::generator_parameters() const {

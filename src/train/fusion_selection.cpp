@@ -21,7 +21,7 @@ model::EmbeddingParts embed_parts_of(model::RetrievalNetworkImpl& network, const
   for (int64_t start = 0; start < set.size(); start += batch) {
     const int64_t n = std::min(batch, set.size() - start);
     const auto parts =
-        network.embed_parts(set.inputs.narrow(0, start, n), set.modality.narrow(0, start, n));
+        network.embed_parts(set.input_slice(start, n), set.modality.narrow(0, start, n));
     v.push_back(parts.v.to(torch::kFloat32));
     s.push_back(parts.s.to(torch::kFloat32));
     h.push_back(parts.h.to(torch::kFloat32));

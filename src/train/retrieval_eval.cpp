@@ -19,7 +19,7 @@ torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet
   util::Progress bar(set.size(), {"embedding", "items", progress});
   for (int64_t start = 0; start < set.size(); start += batch) {
     const int64_t n = std::min(batch, set.size() - start);
-    auto x = set.inputs.narrow(0, start, n).to(device);
+    auto x = set.input_slice(start, n).to(device);
     auto m = set.modality.narrow(0, start, n).to(device);
     parts.push_back(network.embed(x, m).to(torch::kCPU, torch::kFloat32));
     bar.advance(n);

@@ -1,10 +1,12 @@
 #include "hcmsn/train/run_config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "hcmsn/model/small_cnn.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/vision/pretrained.h"
 
 namespace hcmsn::train {
 namespace {
@@ -128,6 +130,16 @@ TrainerOptions trainer_from_json(const json& j) {
   return t;
 }
 
+json data_to_json(const DataSpec& d) {
+  json j = {{"kind", d.kind}, {"path", d.path}};
+  if (d.kind == "dataset") {
+    j["dataset"] = data::to_json(d.dataset);
+    j["render"] = {
+        {"size", d.render.size}, {"line_width", d.render.line_width}, {"margin", d.render.margin}};
+  }
+  return j;
+}
+
 json backbone_to_json(const BackboneSpec& b) {
   return {{"kind", b.kind},
           {"channels", b.channels},
@@ -135,7 +147,11 @@ json backbone_to_json(const BackboneSpec& b) {
           {"out_dim", b.out_dim},
           {"image_size", b.input.image_size},
           {"mean", b.input.mean},
-          {"std", b.input.std}};
+          {"std", b.input.std},
+          {"weights", b.weights},
+          {"freeze_batch_norm", b.freeze_batch_norm},
+          {"lr_factor", b.lr_factor},
+          {"tf_same_padding", b.tf_same_padding}};
 }
 
 BackboneSpec backbone_from_json(const json& j) {
@@ -147,6 +163,11 @@ BackboneSpec backbone_from_json(const json& j) {
   b.input.image_size = j.at("image_size").get<int64_t>();
   b.input.mean = j.at("mean").get<std::array<double, 3>>();
   b.input.std = j.at("std").get<std::array<double, 3>>();
+  // Keys of issue 12 (fine-tuning); older configs have none.
+  b.weights = j.value("weights", std::string());
+  b.freeze_batch_norm = j.value("freeze_batch_norm", true);
+  b.lr_factor = j.value("lr_factor", 1.0);
+  b.tf_same_padding = j.value("tf_same_padding", true);
   return b;
 }
 
@@ -184,7 +205,7 @@ json RunConfig::to_json() const {
           {"backbone", backbone_to_json(backbone)},
           {"loss", loss_to_json(loss)},
           {"trainer", trainer_to_json(trainer)},
-          {"data", {{"kind", data.kind}, {"path", data.path}}},
+          {"data", data_to_json(data)},
           {"seen_classes", seen_classes},
           {"unseen_classes", unseen_classes},
           {"validation_classes", validation_classes}};
@@ -203,6 +224,13 @@ RunConfig RunConfig::from_json(const json& j) {
     c.trainer = trainer_from_json(j.at("trainer"));
     c.data.kind = j.at("data").at("kind").get<std::string>();
     c.data.path = j.at("data").at("path").get<std::string>();
+    if (j.at("data").contains("dataset")) {
+      c.data.dataset = data::dataset_spec_from_json(j.at("data").at("dataset"));
+      const auto& render = j.at("data").at("render");
+      c.data.render.size = render.at("size").get<int64_t>();
+      c.data.render.line_width = render.at("line_width").get<double>();
+      c.data.render.margin = render.at("margin").get<double>();
+    }
     c.seen_classes = j.at("seen_classes").get<std::vector<std::string>>();
     c.unseen_classes = j.at("unseen_classes").get<std::vector<std::string>>();
     c.validation_classes =
@@ -214,9 +242,29 @@ RunConfig RunConfig::from_json(const json& j) {
   return {};
 }
 
-model::RetrievalNetwork build_network(const RunConfig& config) {
+model::RetrievalNetwork build_network(const RunConfig& config, bool load_pretrained) {
   std::shared_ptr<model::BackboneImpl> backbone;
-  if (config.backbone.kind == "small-cnn") {
+  const auto& names = vision::backbone_names();
+  if (std::find(names.begin(), names.end(), config.backbone.kind) != names.end()) {
+    vision::BackboneFactoryOptions options;
+    options.tf_same_padding = config.backbone.tf_same_padding;
+    options.freeze_batch_norm = config.backbone.freeze_batch_norm;
+    const auto make = [&] {
+      auto b = load_pretrained ? vision::load_pretrained_backbone(config.backbone.kind,
+                                                                  config.backbone.weights, options)
+                               : vision::make_backbone(config.backbone.kind, options);
+      // load_pretrained_backbone applies the freezing; make_backbone leaves BN trainable.
+      b->freeze_batch_norm(config.backbone.freeze_batch_norm);
+      return b;
+    };
+    backbone = make();
+    if (config.model.teacher_classes() > 0) {
+      // Knowledge preservation: the teacher sees the initial backbone's features, frozen.
+      model::RetrievalNetwork network(config.model, backbone);
+      network->set_teacher_backbone(make());
+      return network;
+    }
+  } else if (config.backbone.kind == "small-cnn") {
     backbone =
         std::make_shared<model::SmallCNNImpl>(model::SmallCNNOptions()
                                                   .channels(config.backbone.channels)
@@ -225,7 +273,7 @@ model::RetrievalNetwork build_network(const RunConfig& config) {
                                                   .input(config.backbone.input));
   } else {
     HCMSN_CHECK(config.backbone.kind == "none", "unknown backbone '", config.backbone.kind,
-                "'; use none or small-cnn");
+                "'; use none, small-cnn, mobilenet_v2 or resnet50");
   }
   return model::RetrievalNetwork(config.model, backbone);
 }

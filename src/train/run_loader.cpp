@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "hcmsn/data/dataset.h"
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/image_folder.h"
 #include "hcmsn/io/label_file.h"
@@ -32,9 +33,27 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
     data::FeatureCache cache = data::load_feature_cache(data.path);
     if (cache_meta != nullptr) *cache_meta = cache.meta;
     set = rows_of_cache(std::move(cache));
+  } else if (data.kind == "dataset") {
+    HCMSN_CHECK(backbone.kind != "none", "training on a dataset's images needs a backbone");
+    const data::Dataset dataset = data::build_dataset(data.dataset);
+    auto source = std::make_shared<PixelSource>();
+    source->pixels.size = backbone.input.image_size;
+    source->pixels.render = data.render;
+    source->prefetch = data.prefetch;
+    std::vector<int64_t> labels, modality;
+    for (const auto& item : dataset.items) {
+      labels.push_back(item.class_index);
+      modality.push_back(item.modality);
+      set.item_ids.push_back(item.id);
+    }
+    set.items = dataset.items;
+    set.source = std::move(source);
+    set.labels = torch::tensor(labels, torch::kInt64);
+    set.modality = torch::tensor(modality, torch::kInt64);
+    set.class_names = dataset.class_names;
   } else {
     HCMSN_CHECK(data.kind == "images", "unknown data kind '", data.kind,
-                "'; use features or images");
+                "'; use features, images or dataset");
     HCMSN_CHECK(backbone.kind != "none", "training on images needs a backbone (--backbone)");
     const data::ImageFolder folder = data::scan_image_folder(data.path);
     data::LoadOptions options;
@@ -54,8 +73,9 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
   }
   set.validate();
   const auto [sketches, photos] = set.modality_counts();
-  util::log_info("{}: {} sketches and {} photos of {} classes", data.path, sketches, photos,
-                 set.class_names.size());
+  util::log_info("{}: {} sketches and {} photos of {} classes{}",
+                 data.kind == "dataset" ? std::string("the dataset") : data.path, sketches, photos,
+                 set.class_names.size(), set.is_streamed() ? " (streamed)" : "");
   return set;
 }
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "hcmsn/data/batch_prefetcher.h"
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/model/losses.h"
 #include "hcmsn/train/balanced_sampler.h"
@@ -111,32 +112,63 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
               "a fused embedding needs fixed weights (--fusion-weights) or validation classes "
               "(--val-classes) to choose them on; the test classes never choose them");
   torch::manual_seed(config_.trainer.seed);
-  network_ = build_network(config_);
+  network_ = build_network(config_, /*load_pretrained=*/true);
   if (!config_.trainer.fusion_weights.empty()) {
     network_->hcmsn()->set_fusion(model::parse_fusion_weights(config_.trainer.fusion_weights));
   }
   const auto& t = config_.trainer;
-  generator_opt_ = std::make_unique<FusedAdam>(network_->generator_parameters(),
-                                               torch::optim::AdamOptions(t.lr)
-                                                   .betas(std::make_tuple(t.beta1, t.beta2))
-                                                   .weight_decay(t.weight_decay));
+  const auto adam = torch::optim::AdamOptions(t.lr)
+                        .betas(std::make_tuple(t.beta1, t.beta2))
+                        .weight_decay(t.weight_decay);
+  if (network_->has_backbone() && config_.backbone.kind != "small-cnn") {
+    // A pretrained backbone learns at its own rate (BackboneSpec::lr_factor); frozen BatchNorm
+    // parameters take no step at all.
+    std::vector<torch::Tensor> backbone;
+    for (const auto& p : network_->backbone()->parameters()) {
+      if (p.requires_grad()) backbone.push_back(p);
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(backbone);
+    groups.emplace_back(network_->hcmsn()->generator_parameters());
+    group_lr_factors_ = {config_.backbone.lr_factor, 1.0};
+    generator_opt_ = std::make_unique<FusedAdam>(std::move(groups), adam);
+  } else {
+    generator_opt_ = std::make_unique<FusedAdam>(network_->generator_parameters(), adam);
+  }
   discriminator_opt_ = std::make_unique<FusedAdam>(
       network_->discriminator_parameters(),
       torch::optim::AdamOptions(t.disc_lr).betas(std::make_tuple(0.5, 0.999)));
 }
 
-nlohmann::json Trainer::step(const torch::Tensor& rows, int64_t global_step, int64_t total_steps) {
+Trainer::Batch Trainer::memory_batch(const torch::Tensor& rows) const {
+  Batch batch;
+  batch.inputs = seen_.inputs.index_select(0, rows);
+  batch.labels = seen_.labels.index_select(0, rows);
+  batch.modality = seen_.modality.index_select(0, rows);
+  batch.augment_in_step = seen_.is_images() && config_.trainer.augment;
+  return batch;
+}
+
+void Trainer::set_learning_rates(double factor) {
+  const auto& t = config_.trainer;
+  auto& groups = generator_opt_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const double group_factor = g < group_lr_factors_.size() ? group_lr_factors_[g] : 1.0;
+    static_cast<torch::optim::AdamOptions&>(groups[g].options()).lr(t.lr * factor * group_factor);
+  }
+  set_lr(*discriminator_opt_, t.disc_lr * factor);
+}
+
+nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t total_steps) {
   const auto& t = config_.trainer;
   torch::manual_seed(step_seed(t.seed, global_step));
-  const double factor = lr_factor(t, global_step, total_steps);
-  set_lr(*generator_opt_, t.lr * factor);
-  set_lr(*discriminator_opt_, t.disc_lr * factor);
+  set_learning_rates(lr_factor(t, global_step, total_steps));
 
   network_->train();
-  auto x = seen_.inputs.index_select(0, rows);
-  if (seen_.is_images() && t.augment) x = augment_images(x);
-  const auto labels = seen_.labels.index_select(0, rows);
-  const auto modality = seen_.modality.index_select(0, rows);
+  auto x = batch.inputs;
+  if (batch.augment_in_step) x = augment_images(x);
+  const auto& labels = batch.labels;
+  const auto& modality = batch.modality;
   const auto out = network_->forward(x, modality);
 
   nlohmann::json record;
@@ -238,6 +270,11 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   record["loss"] = loss;
   record["seconds"] = seconds;
   record["samples_per_second"] = seconds > 0 ? samples / seconds : 0.0;
+  if (seen_.is_streamed()) {
+    // Streaming: the share of the epoch the step waited for data, and what could not be read.
+    record["data_wait_share"] = seconds > 0 ? data_wait_seconds_ / seconds : 0.0;
+    record["unreadable_items"] = unreadable_items_;
+  }
   record["curvature"] = network_->hcmsn()->curvature().value();
   record["best"] = false;
   const bool evaluate =
@@ -291,11 +328,31 @@ TrainResult Trainer::train(bool resume) {
   TrainResult result;
   while (state.epoch < t.epochs) {
     const auto batches = sampler.epoch_batches(state.epoch);
-    util::Progress bar(
-        per_epoch - state.step_in_epoch,
-        {fmt::format("epoch {}/{}", state.epoch + 1, t.epochs), "steps", t.progress});
+    // Streamed rows: worker threads load the rest of the epoch's batches ahead of the step.
+    std::unique_ptr<data::BatchPrefetcher> prefetcher;
+    int64_t images_left = 0;
+    if (seen_.is_streamed()) {
+      std::vector<std::vector<int64_t>> rest;
+      for (int64_t k = state.step_in_epoch; k < per_epoch; ++k) {
+        const auto& rows = batches[static_cast<size_t>(k)];
+        rest.emplace_back(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0));
+        images_left += rows.size(0);
+      }
+      const bool augment = t.augment;
+      prefetcher = std::make_unique<data::BatchPrefetcher>(
+          std::move(rest), state.global_step,
+          [this, augment](int64_t row, uint64_t seed) {
+            return seen_.source->load(seen_.items[static_cast<size_t>(row)], augment, seed);
+          },
+          seen_.source->pixels.size, t.seed, seen_.source->prefetch);
+    }
+    util::Progress bar(prefetcher ? images_left : per_epoch - state.step_in_epoch,
+                       {fmt::format("epoch {}/{}", state.epoch + 1, t.epochs),
+                        prefetcher ? "images" : "steps", t.progress});
     const auto start = std::chrono::steady_clock::now();
     int64_t samples = 0;
+    data_wait_seconds_ = 0;
+    unreadable_items_ = 0;
     while (state.step_in_epoch < per_epoch) {
       if ((t.max_steps > 0 && state.global_step >= t.max_steps) || util::interrupt_requested()) {
         save_last(state);
@@ -303,23 +360,45 @@ TrainResult Trainer::train(bool resume) {
         result.state = state;
         return result;
       }
-      const auto& rows = batches[state.step_in_epoch];
-      const auto losses = step(rows, state.global_step, total_steps_);
-      for (auto it = losses.begin(); it != losses.end(); ++it) {
-        state.epoch_sums[it.key()] =
-            state.epoch_sums.value(it.key(), 0.0) + it.value().get<double>();
+      Batch batch;
+      int64_t batch_size = 0;
+      if (prefetcher) {
+        auto loaded = prefetcher->next();
+        HCMSN_ASSERT(loaded.has_value(), "the prefetcher ran out of batches");
+        for (const auto& [row, reason] : loaded->unreadable) {
+          util::log_warn("skipped an unreadable item: {}", reason);
+        }
+        unreadable_items_ += static_cast<int64_t>(loaded->unreadable.size());
+        const auto rows = torch::tensor(loaded->rows, torch::kInt64);
+        batch = {loaded->pixels, seen_.labels.index_select(0, rows),
+                 seen_.modality.index_select(0, rows), false};
+        batch_size = static_cast<int64_t>(loaded->rows.size() + loaded->unreadable.size());
+      } else {
+        const auto& rows = batches[static_cast<size_t>(state.step_in_epoch)];
+        batch = memory_batch(rows);
+        batch_size = rows.size(0);
       }
-      state.epoch_sums["steps"] = state.epoch_sums.value("steps", int64_t{0}) + 1;
-      samples += rows.size(0);
+      // A batch whose every item was unreadable still counts as a step: the schedule and the
+      // seeds stay those of an uninterrupted run.
+      if (batch.labels.size(0) > 0) {
+        const auto losses = step(batch, state.global_step, total_steps_);
+        for (auto it = losses.begin(); it != losses.end(); ++it) {
+          state.epoch_sums[it.key()] =
+              state.epoch_sums.value(it.key(), 0.0) + it.value().get<double>();
+        }
+        state.epoch_sums["steps"] = state.epoch_sums.value("steps", int64_t{0}) + 1;
+      }
+      samples += batch.labels.size(0);
       ++state.step_in_epoch;
       ++state.global_step;
-      bar.advance();
+      bar.advance(prefetcher ? batch_size : 1);
       if (t.checkpoint_every > 0 && state.global_step % t.checkpoint_every == 0 &&
           state.step_in_epoch < per_epoch) {
         save_last(state);
       }
     }
     bar.finish();
+    if (prefetcher) data_wait_seconds_ = prefetcher->wait_seconds();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto record = end_epoch(state, seconds, samples);

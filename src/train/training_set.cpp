@@ -1,5 +1,7 @@
 #include "hcmsn/train/training_set.h"
 
+#include <ATen/Parallel.h>
+
 #include <map>
 #include <unordered_map>
 
@@ -27,30 +29,66 @@ std::unordered_map<std::string, int64_t> index_of(const std::vector<std::string>
 
 TrainingSet select(const TrainingSet& set, const torch::Tensor& rows) {
   TrainingSet out;
-  out.inputs = set.inputs.index_select(0, rows);
+  if (set.inputs.defined()) out.inputs = set.inputs.index_select(0, rows);
   out.labels = set.labels.index_select(0, rows);
   out.modality = set.modality.index_select(0, rows);
   out.class_names = set.class_names;
+  const int64_t* r = rows.data_ptr<int64_t>();
   if (!set.item_ids.empty()) {
-    const int64_t* r = rows.data_ptr<int64_t>();
     for (int64_t i = 0; i < rows.size(0); ++i) out.item_ids.push_back(set.item_ids[r[i]]);
   }
+  if (!set.items.empty()) {
+    for (int64_t i = 0; i < rows.size(0); ++i) out.items.push_back(set.items[r[i]]);
+  }
+  out.source = set.source;
   return out;
 }
 
 }  // namespace
 
+torch::Tensor PixelSource::load(const data::DatasetItem& item, bool augment, uint64_t seed) const {
+  data::ItemPixelOptions options = pixels;
+  options.augment = augment;
+  return data::load_item_pixels(item, options, seed, drawings);
+}
+
+torch::Tensor TrainingSet::input_slice(int64_t start, int64_t n) const {
+  HCMSN_CHECK(start >= 0 && n >= 0 && start + n <= size(), "rows [", start, ", ", start + n,
+              ") are out of range for ", size(), " rows");
+  if (!is_streamed()) return inputs.narrow(0, start, n);
+  const int64_t s = source->pixels.size;
+  auto out = torch::empty({n, 3, s, s}, torch::kUInt8);
+  std::vector<std::string> errors(static_cast<size_t>(n));
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      try {
+        out[i].copy_(source->load(items[static_cast<size_t>(start + i)], false, 0));
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(i)] = e.what();
+      }
+    }
+  });
+  for (const auto& e : errors) {
+    HCMSN_CHECK(e.empty(), e, " (evaluation needs every item: remove or replace it)");
+  }
+  return out;
+}
+
 void TrainingSet::validate() const {
-  HCMSN_CHECK(inputs.defined() && labels.defined() && modality.defined(),
-              "a training set needs inputs, labels and modality");
+  HCMSN_CHECK((inputs.defined() || is_streamed()) && labels.defined() && modality.defined(),
+              "a training set needs inputs (or streamed items), labels and modality");
   HCMSN_CHECK(labels.dim() == 1 && labels.scalar_type() == torch::kInt64,
               "labels must be an int64 vector, got ", labels.sizes(), " ", labels.scalar_type());
   HCMSN_CHECK(modality.dim() == 1 && modality.scalar_type() == torch::kInt64 &&
                   modality.size(0) == labels.size(0),
               "modality must be an int64 vector as long as the labels");
-  HCMSN_CHECK(inputs.size(0) == labels.size(0), "inputs have ", inputs.size(0), " rows but ",
-              labels.size(0), " labels");
-  if (inputs.dim() == 4) {
+  if (is_streamed()) {
+    HCMSN_CHECK(!inputs.defined(), "streamed rows hold no inputs in memory");
+    HCMSN_CHECK(static_cast<int64_t>(items.size()) == labels.size(0), "there are ", items.size(),
+                " streamed items for ", labels.size(0), " labels");
+  } else if (inputs.size(0) != labels.size(0)) {
+    HCMSN_CHECK(false, "inputs have ", inputs.size(0), " rows but ", labels.size(0), " labels");
+  } else if (inputs.dim() == 4) {
     HCMSN_CHECK(inputs.scalar_type() == torch::kUInt8 && inputs.size(1) == 3,
                 "images must be uint8 (N, 3, S, S), got ", inputs.sizes(), " ",
                 inputs.scalar_type());

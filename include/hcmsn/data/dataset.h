@@ -87,6 +87,11 @@ struct DatasetSpec {
   bool keep_out_of_split = false;
 };
 
+/// The spec as JSON (every field; a run's config.json records the data it trains on) and back.
+/// from_json throws hcmsn::Error naming a field of the wrong type.
+nlohmann::json to_json(const DatasetSpec& spec);
+DatasetSpec dataset_spec_from_json(const nlohmann::json& json);
+
 struct Dataset {
   /// Sorted by modality (sketches first), class index, then id (byte order).
   std::vector<DatasetItem> items;

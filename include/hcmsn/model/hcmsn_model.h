@@ -102,14 +102,19 @@ class HCMSNModelImpl : public torch::nn::Module {
   /// Throws hcmsn::Error on invalid options.
   explicit HCMSNModelImpl(HCMSNModelOptions options);
 
-  /// v (B, in_dim), modality (B) → f, s, h and the classifier logits.
-  HCMSNOutput forward(const torch::Tensor& v, const torch::Tensor& modality);
+  /// v (B, in_dim), modality (B) → f, s, h and the classifier logits. `teacher_v` (B, in_dim),
+  /// when given, feeds the teacher and the bridge instead of v: the features of the frozen
+  /// initial backbone when the backbone itself trains (issue 12).
+  HCMSNOutput forward(const torch::Tensor& v, const torch::Tensor& modality,
+                      const torch::Tensor& teacher_v = {});
 
   /// The retrieval embedding (B, embedding_dim()): h = P(F(v)), or with fused_embedding the
   /// fused point of embed_parts under fusion(). Does not change the train/eval mode: call eval()
   /// (and use torch::NoGradGuard) for retrieval.
-  torch::Tensor embed(const torch::Tensor& v, const torch::Tensor& modality);
-  EmbeddingParts embed_parts(const torch::Tensor& v, const torch::Tensor& modality);
+  torch::Tensor embed(const torch::Tensor& v, const torch::Tensor& modality,
+                      const torch::Tensor& teacher_v = {});
+  EmbeddingParts embed_parts(const torch::Tensor& v, const torch::Tensor& modality,
+                             const torch::Tensor& teacher_v = {});
   /// hyp_dim, or in_dim + sem_dim + hyp_dim with fused_embedding.
   int64_t embedding_dim() const;
 

@@ -31,6 +31,14 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   /// The parts of the fused embedding; see HCMSNModelImpl::embed_parts.
   EmbeddingParts embed_parts(const torch::Tensor& input, const torch::Tensor& modality);
 
+  /// Knowledge preservation while the backbone trains (issue 12): a frozen copy of the initial
+  /// backbone (no gradients, eval mode, saved with the checkpoint) whose features feed the
+  /// teacher and the ConSE bridge. Null (the default) feeds them the trained backbone's features.
+  void set_teacher_backbone(std::shared_ptr<BackboneImpl> frozen);
+  BackboneImpl* teacher_backbone() const { return teacher_backbone_.get(); }
+  /// Module::train, except that the teacher backbone stays in eval mode.
+  void train(bool on = true) override;
+
   bool has_backbone() const { return backbone_ != nullptr; }
   BackboneImpl* backbone() const { return backbone_.get(); }
   HCMSNModel& hcmsn() { return hcmsn_; }
@@ -39,7 +47,11 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   std::vector<torch::Tensor> discriminator_parameters() const;
 
  private:
+  /// The frozen initial backbone's features, or undefined without one.
+  torch::Tensor teacher_features(const torch::Tensor& input);
+
   std::shared_ptr<BackboneImpl> backbone_;
+  std::shared_ptr<BackboneImpl> teacher_backbone_;
   HCMSNModel hcmsn_{nullptr};
 };
 TORCH_MODULE(RetrievalNetwork);

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "hcmsn/data/batch_prefetcher.h"
+#include "hcmsn/data/dataset.h"
+#include "hcmsn/data/quickdraw_strokes.h"
 #include "hcmsn/model/backbone.h"
 #include "hcmsn/model/hcmsn_model.h"
 #include "hcmsn/model/losses.h"
@@ -22,14 +25,39 @@ namespace hcmsn::train {
 /// Where a run's rows come from.
 struct DataSpec {
   /// "features": a feature cache file (data/feature_cache.h); "images":
-  /// ROOT/{sketch,photo}/<class>/.
+  /// ROOT/{sketch,photo}/<class>/, decoded into memory; "dataset": the `dataset` spec's items,
+  /// streamed (decoded, rendered and augmented while training; issue 12).
   std::string kind = "features";
   std::string path;
+  data::DatasetSpec dataset;
+  /// How "dataset" drawings are rasterised before the transform.
+  data::RenderOptions render;
+  /// "dataset": loader threads and batches loaded ahead. Not saved: they change the speed, never
+  /// the batches.
+  data::PrefetchOptions prefetch;
+
+  static DataSpec of(std::string kind, std::string path) {
+    DataSpec d;
+    d.kind = std::move(kind);
+    d.path = std::move(path);
+    return d;
+  }
 };
 
-/// The backbone in front of HCMSN: "none" (cached features) or "small-cnn".
+/// The backbone in front of HCMSN: "none" (cached features), "small-cnn" (from scratch), or a
+/// pretrained ImageNet backbone fine-tuned end to end: "mobilenet_v2" or "resnet50"
+/// (vision/pretrained.h).
 struct BackboneSpec {
   std::string kind = "none";
+  /// Pretrained backbones: the ImageNet weights a fresh run starts from (.safetensors / .pth).
+  std::string weights;
+  /// Keep every BatchNorm in eval mode with frozen affine parameters (the shared MobileNetV2
+  /// weights have BN folded and need it).
+  bool freeze_batch_norm = true;
+  /// The backbone's learning rate relative to the heads'.
+  double lr_factor = 1.0;
+  /// MobileNetV2: TF-"SAME" padding (the shared TFLite-converted weights need it).
+  bool tf_same_padding = true;
   std::vector<int64_t> channels = {16, 32, 64, 64};
   int64_t convs_per_stage = 1;
   /// 0: the pooled features (channels.back() values).
@@ -56,7 +84,9 @@ struct RunConfig {
 };
 
 /// A freshly initialised network of this configuration (seeded by the caller).
-model::RetrievalNetwork build_network(const RunConfig& config);
+/// `load_pretrained`: a pretrained backbone starts from BackboneSpec::weights (a fresh run);
+/// false builds the architecture only (a checkpoint's weights follow).
+model::RetrievalNetwork build_network(const RunConfig& config, bool load_pretrained = false);
 
 std::string config_path(const std::string& run_dir);
 std::string semantics_path(const std::string& run_dir);

@@ -9,9 +9,11 @@
 //
 // Determinism and resume: initialisation uses `seed`; each step reseeds the global generator
 // from (seed, global step) before dropout and augmentation, and an epoch's batches depend only on
-// (seed, epoch). last.ckpt (network, both Adam states, position, history) is written every
-// `checkpoint_every` steps and at every epoch end, so a resumed run, also one killed mid-epoch,
-// repeats exactly the steps an uninterrupted run would have taken after that checkpoint.
+// (seed, epoch); streamed images (TrainingSet::is_streamed) are loaded ahead by worker threads
+// (data::BatchPrefetcher) with per-item seeds from (seed, global step, position), so they too are
+// the same after a resume. last.ckpt (network, both Adam states, position, history) is written
+// every `checkpoint_every` steps and at every epoch end, so a resumed run, also one killed
+// mid-epoch, repeats exactly the steps an uninterrupted run would have taken after that checkpoint.
 // best.ckpt keeps the weights with the best held-out score: mAP@all on the unseen classes, or,
 // when the run has validation classes (seen classes held out of training, RunConfig), on those,
 // where a fused run also chooses its fusion weights (fusion_selection.h; the score is then the
@@ -60,8 +62,18 @@ class Trainer {
   }
 
  private:
-  /// One optimisation step on `rows`; returns the step's loss terms.
-  nlohmann::json step(const torch::Tensor& rows, int64_t global_step, int64_t total_steps);
+  /// One step's rows: inputs (features or uint8 images), labels, modality.
+  struct Batch {
+    torch::Tensor inputs, labels, modality;
+    /// In-memory images still to be augmented inside the step (streamed ones come augmented).
+    bool augment_in_step = false;
+  };
+  /// The batch of `rows` from memory.
+  Batch memory_batch(const torch::Tensor& rows) const;
+  /// One optimisation step on `batch`; returns the step's loss terms.
+  nlohmann::json step(const Batch& batch, int64_t global_step, int64_t total_steps);
+  /// The learning rate of every optimizer group: base × schedule factor × the group's factor.
+  void set_learning_rates(double factor);
   nlohmann::json end_epoch(TrainerState& state, double seconds, int64_t samples);
   void save_last(const TrainerState& state);
   bool validating() const;
@@ -79,6 +91,12 @@ class Trainer {
   std::unique_ptr<FusedAdam> discriminator_opt_;
   std::function<void(const nlohmann::json&)> epoch_callback_;
   int64_t total_steps_ = 0;
+  /// Per generator group: the factor on the base learning rate (the backbone's is
+  /// BackboneSpec::lr_factor).
+  std::vector<double> group_lr_factors_;
+  /// The epoch's streaming figures: seconds the step waited for data, unreadable items.
+  double data_wait_seconds_ = 0;
+  int64_t unreadable_items_ = 0;
 };
 
 }  // namespace hcmsn::train

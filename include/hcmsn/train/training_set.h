@@ -1,7 +1,9 @@
-// The rows a run trains or evaluates on, in memory: cached backbone features or decoded images,
-// with a class id and a modality per row.
+// The rows a run trains or evaluates on: cached backbone features or decoded images in memory,
+// or dataset items streamed from disk (decoded when a batch needs them), with a class id and a
+// modality per row.
 //
-//   inputs:   float32 (N, D) backbone features, or uint8 (N, 3, S, S) RGB images
+//   inputs:   float32 (N, D) backbone features, or uint8 (N, 3, S, S) RGB images; undefined for
+//             streamed rows (items + source)
 //   labels:   int64 (N), ids into class_names
 //   modality: int64 (N), model::kSketch (0) / model::kPhoto (1)
 //   item_ids: N strings (image paths or cache ids) or empty
@@ -9,10 +11,26 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "hcmsn/data/batch_prefetcher.h"
+#include "hcmsn/data/item_pixels.h"
+
 namespace hcmsn::train {
+
+/// Where streamed rows' pixels come from (issue 12): decoded or rendered on demand, never held
+/// all at once. Shared by a set and every subset of it.
+struct PixelSource {
+  /// Train-time pixels (augment = true augments; evaluation always uses augment = false).
+  data::ItemPixelOptions pixels;
+  /// Loader threads and batches loaded ahead while training (data::BatchPrefetcher).
+  data::PrefetchOptions prefetch;
+  mutable data::DrawingReader drawings;
+  /// uint8 (3, S, S) of one item; training pixels when `augment`, else evaluation pixels.
+  torch::Tensor load(const data::DatasetItem& item, bool augment, uint64_t seed) const;
+};
 
 struct TrainingSet {
   torch::Tensor inputs;
@@ -20,9 +38,18 @@ struct TrainingSet {
   torch::Tensor modality;
   std::vector<std::string> class_names;
   std::vector<std::string> item_ids;
+  /// Streamed rows: `items[row]` is loaded through `source` when needed and `inputs` stays
+  /// undefined. Empty / null for rows held in memory.
+  std::vector<data::DatasetItem> items;
+  std::shared_ptr<const PixelSource> source;
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
-  bool is_images() const { return inputs.defined() && inputs.dim() == 4; }
+  bool is_images() const { return is_streamed() || (inputs.defined() && inputs.dim() == 4); }
+  bool is_streamed() const { return source != nullptr; }
+  /// The inputs of rows [start, start + n): a slice of `inputs`, or the streamed items'
+  /// evaluation pixels uint8 (n, 3, S, S), loaded in parallel. Throws hcmsn::Error naming an
+  /// item that cannot be read.
+  torch::Tensor input_slice(int64_t start, int64_t n) const;
   /// Throws hcmsn::Error naming the first inconsistency (shapes, dtypes, label range, modality).
   void validate() const;
   /// The rows of the named classes, relabelled 0 … names.size() − 1 in the order given.
