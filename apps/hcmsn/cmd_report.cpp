@@ -45,11 +45,7 @@ int run_report(const ReportCommandOptions& o) {
   HCMSN_CHECK(o.names.empty() || o.names.size() == o.runs.size(),
               "give one --name per --run (or none)");
   io::OutputGuard guard(o.force);
-  for (const auto& run : o.runs) {
-    RunSelection selection;
-    selection.run = run;
-    add_selection_inputs(guard, selection);
-  }
+  add_run_inputs(guard, o.runs);
   guard.output("--out", o.out, io::OutputKind::html()).check();
   std::vector<report::ReportRun> runs;
   for (size_t i = 0; i < o.runs.size(); ++i) {

@@ -65,11 +65,7 @@ int run_select_fusion(const SelectFusionCommandOptions& o) {
   HCMSN_CHECK(!(o.print_weights && o.json_out == "-"),
               "--print-weights and --json - both claim standard output: give --json a file");
   io::OutputGuard guard(o.force);
-  for (const auto& run : o.runs) {
-    RunSelection selection;
-    selection.run = run;
-    add_selection_inputs(guard, selection);
-  }
+  add_run_inputs(guard, o.runs);
   guard.output_or_stdout("--json", o.json_out, io::OutputKind::json()).check();
   const auto choice = train::select_fusion_over_runs(
       o.runs, o.checkpoint, o.grid, train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);

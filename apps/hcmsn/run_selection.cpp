@@ -201,6 +201,14 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
   cmd->add_flag("--quiet", s.quiet, "no progress output");
 }
 
+void add_run_inputs(io::OutputGuard& guard, const std::vector<std::string>& runs) {
+  for (const auto& run : runs) {
+    RunSelection selection;
+    selection.run = run;
+    add_selection_inputs(guard, selection);
+  }
+}
+
 void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s) {
   guard.input("--run", s.run).input("--features", s.features).input("--images", s.images);
   // Dataset flags: the list, map and unseen files, and the class folders (a file written into

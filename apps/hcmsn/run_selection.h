@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "hcmsn/data/dataset.h"
 #include "hcmsn/io/output_guard.h"
@@ -38,6 +39,9 @@ void add_selection_options(CLI::App* cmd, RunSelection& s);
 /// Declares what the selection reads: the run folder (nothing may be written inside it), its
 /// data, and the --features, --images or dataset files that replace that data.
 void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s);
+
+/// add_selection_inputs for each run folder with its own data.
+void add_run_inputs(io::OutputGuard& guard, const std::vector<std::string>& runs);
 
 /// The selected queries' and gallery's embeddings under the selected weights.
 train::SplitEmbeddings embed_selection(const RunSelection& s);

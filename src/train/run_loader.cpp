@@ -11,6 +11,22 @@
 #include "hcmsn/util/log.h"
 
 namespace hcmsn::train {
+namespace {
+
+// Labels, modality and ids of a set's rows from items with class_index and modality.
+template <typename Items, typename IdOf>
+void label_rows(TrainingSet& set, const Items& items, IdOf id_of) {
+  std::vector<int64_t> labels, modality;
+  for (const auto& item : items) {
+    labels.push_back(item.class_index);
+    modality.push_back(item.modality);
+    set.item_ids.push_back(id_of(item));
+  }
+  set.labels = torch::tensor(labels, torch::kInt64);
+  set.modality = torch::tensor(modality, torch::kInt64);
+}
+
+}  // namespace
 
 TrainingSet rows_of_cache(data::FeatureCache cache) {
   TrainingSet set;
@@ -40,16 +56,9 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
     source->pixels.size = backbone.input.image_size;
     source->pixels.render = data.render;
     source->prefetch = data.prefetch;
-    std::vector<int64_t> labels, modality;
-    for (const auto& item : dataset.items) {
-      labels.push_back(item.class_index);
-      modality.push_back(item.modality);
-      set.item_ids.push_back(item.id);
-    }
+    label_rows(set, dataset.items, [](const data::DatasetItem& item) { return item.id; });
     set.items = dataset.items;
     set.source = std::move(source);
-    set.labels = torch::tensor(labels, torch::kInt64);
-    set.modality = torch::tensor(modality, torch::kInt64);
     set.class_names = dataset.class_names;
   } else {
     HCMSN_CHECK(data.kind == "images", "unknown data kind '", data.kind,
@@ -60,15 +69,8 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
     options.show_progress = progress;
     const data::LoadedImages images =
         data::load_images(folder.items, backbone.input.image_size, options);
-    std::vector<int64_t> labels, modality;
-    for (const auto& item : folder.items) {
-      labels.push_back(item.class_index);
-      modality.push_back(item.modality);
-      set.item_ids.push_back(item.path);
-    }
+    label_rows(set, folder.items, [](const auto& item) { return item.path; });
     set.inputs = images.pixels;
-    set.labels = torch::tensor(labels, torch::kInt64);
-    set.modality = torch::tensor(modality, torch::kInt64);
     set.class_names = folder.class_names;
   }
   set.validate();
