@@ -39,11 +39,13 @@ std::string to_bytes(Saveable& object) {
 
 template <class Loadable>
 void from_bytes(Loadable& object, const std::string& bytes, const std::string& path,
-                const char* what) {
+                const char* what, const torch::Device& device) {
   try {
     torch::serialize::InputArchive archive;
     std::istringstream is(bytes);
-    archive.load_from(is);
+    // Onto the network's device, wherever the checkpoint was written (a CUDA run evaluates on
+    // a CPU machine, and resumes on either).
+    archive.load_from(is, device);
     object.load(archive);
   } catch (const c10::Error& e) {
     HCMSN_CHECK(false, path, ": the ", what,
@@ -147,21 +149,22 @@ TrainerState load_checkpoint(const std::string& path, model::RetrievalNetworkImp
   const std::string net = get_section(file.payload, pos, path);
   const std::string gen = get_section(file.payload, pos, path);
   const std::string disc = get_section(file.payload, pos, path);
+  const torch::Device device = network.parameters().front().device();
   try {
     torch::serialize::InputArchive archive;
     std::istringstream is(net);
-    archive.load_from(is);
+    archive.load_from(is, device);
     check_fits(archive, network, "", path);
   } catch (const c10::Error& e) {
     HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (",
                 e.what_without_backtrace(), ")");
   }
-  from_bytes(network, net, path, "network");
+  from_bytes(network, net, path, "network", device);
   if (generator || discriminator) {
     HCMSN_CHECK(header.value("has_optimizers", false), path,
                 " holds weights only (a best checkpoint); resume from last.ckpt");
-    if (generator) from_bytes(*generator, gen, path, "generator optimizer");
-    if (discriminator) from_bytes(*discriminator, disc, path, "discriminator optimizer");
+    if (generator) from_bytes(*generator, gen, path, "generator optimizer", device);
+    if (discriminator) from_bytes(*discriminator, disc, path, "discriminator optimizer", device);
   }
   try {
     return TrainerState::from_json(header.at("state"));

@@ -17,14 +17,15 @@ model::EmbeddingParts embed_parts_of(model::RetrievalNetworkImpl& network, const
   const bool was_training = network.is_training();
   network.eval();
   torch::NoGradGuard no_grad;
+  const auto device = network.parameters().front().device();
   std::vector<torch::Tensor> v, s, h;
   for (int64_t start = 0; start < set.size(); start += batch) {
     const int64_t n = std::min(batch, set.size() - start);
-    const auto parts =
-        network.embed_parts(set.input_slice(start, n), set.modality.narrow(0, start, n));
-    v.push_back(parts.v.to(torch::kFloat32));
-    s.push_back(parts.s.to(torch::kFloat32));
-    h.push_back(parts.h.to(torch::kFloat32));
+    const auto parts = network.embed_parts(set.input_slice(start, n).to(device),
+                                           set.modality.narrow(0, start, n).to(device));
+    v.push_back(parts.v.to(torch::kCPU, torch::kFloat32));
+    s.push_back(parts.s.to(torch::kCPU, torch::kFloat32));
+    h.push_back(parts.h.to(torch::kCPU, torch::kFloat32));
   }
   network.train(was_training);
   if (v.empty()) return {};

@@ -15,6 +15,7 @@
 #include "hcmsn/train/retrieval_eval.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/mix64.h"
@@ -113,6 +114,9 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
               "(--val-classes) to choose them on; the test classes never choose them");
   torch::manual_seed(config_.trainer.seed);
   network_ = build_network(config_, /*load_pretrained=*/true);
+  device_ = util::parse_device(config_.trainer.device);
+  network_->to(device_);
+  class_embeddings_ = class_embeddings_.to(device_);
   if (!config_.trainer.fusion_weights.empty()) {
     network_->hcmsn()->set_fusion(model::parse_fusion_weights(config_.trainer.fusion_weights));
   }
@@ -166,9 +170,10 @@ nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t to
 
   network_->train();
   auto x = batch.inputs;
-  if (batch.augment_in_step) x = augment_images(x);
-  const auto& labels = batch.labels;
-  const auto& modality = batch.modality;
+  if (batch.augment_in_step) x = augment_images(x);  // on the CPU, from the step's seed
+  x = x.to(device_);
+  const auto labels = batch.labels.to(device_);
+  const auto modality = batch.modality.to(device_);
   const auto out = network_->forward(x, modality);
 
   nlohmann::json record;

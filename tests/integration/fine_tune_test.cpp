@@ -228,6 +228,22 @@ TEST_F(FineTune, UnreadableImagesAreSkippedAndReported) {
   EXPECT_TRUE(test::contains(r.output, fs::path(victim).filename().string())) << r.output;
 }
 
+TEST_F(FineTune, OnCudaTheStepMatchesTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string flags =
+      "--epochs 1 --max-steps 2 --dropout 0 --no-adv --grad-clip 0 --eval-every 0 --device ";
+  ASSERT_EQ(test::run_cli(train_args(path("run_cpu"), flags + "cpu")).exit_code, 0);
+  ASSERT_EQ(test::run_cli(train_args(path("run_cuda"), flags + "cuda")).exit_code, 0);
+  // The CUDA run's checkpoint loads on the CPU; its parameters agree with the CPU run's to
+  // float rounding of two steps (the same pixels: augmentation is on the CPU).
+  const auto cpu = train::load_run(path("run_cpu"), "last");
+  const auto cuda = train::load_run(path("run_cuda"), "last");
+  for (const auto& p : cpu.network->named_parameters()) {
+    const auto diff = (p.value() - param(*cuda.network, p.key())).abs();
+    EXPECT_LT((diff > 1e-5).to(torch::kFloat64).mean().item<double>(), 5e-3) << p.key();
+  }
+}
+
 TEST_F(FineTune, MisuseGetsAClearError) {
   struct Case {
     std::string flags, message;
@@ -245,6 +261,13 @@ TEST_F(FineTune, MisuseGetsAClearError) {
     const auto r = test::run_cli(args);
     EXPECT_EQ(r.exit_code, 1) << cases[i].flags;
     EXPECT_TRUE(test::contains(r.output, cases[i].message)) << cases[i].flags << "\n" << r.output;
+  }
+  // CUDA asked for where there is none, before any work.
+  if (!torch::cuda::is_available()) {
+    const auto r = test::run_cli(train_args(path("bad_cuda"), "--device cuda"));
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(test::contains(r.output, "no CUDA device")) << r.output;
+    EXPECT_FALSE(fs::exists(path("bad_cuda")));
   }
   // --images and the dataset flags at once.
   const auto r = test::run_cli(train_args(path("bad_both"), "--images '" + data() + "'"));

@@ -86,6 +86,7 @@ class Trainer {
   TrainingSet seen_;
   TrainingSet unseen_;
   torch::Tensor class_embeddings_;
+  torch::Device device_{torch::kCPU};
   model::RetrievalNetwork network_{nullptr};
   std::unique_ptr<FusedAdam> generator_opt_;
   std::unique_ptr<FusedAdam> discriminator_opt_;

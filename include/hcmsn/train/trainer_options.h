@@ -50,6 +50,9 @@ struct TrainerOptions {
   std::string fusion_weights;
   int64_t fusion_grid_steps = 10;
   bool progress = true;
+  /// Where the network trains: "cpu", "cuda" or "cuda:N" (util/device.h). Not saved with the
+  /// run: a run may resume on another device.
+  std::string device = "cpu";
 };
 
 /// The learning-rate multiplier (0, 1] at `step` of `total_steps`.
