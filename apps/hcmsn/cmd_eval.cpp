@@ -99,8 +99,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
       "Zero-shot retrieval metrics of a trained run: its sketches as queries against its "
       "photos, ranked by Poincare distance (same output as hcmsn metrics).");
   add_selection_options(cmd, o->selection);
-  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)
-      ->capture_default_str();
+  cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)->capture_default_str();
   add_result_output_options(cmd, o->output);
   cmd->callback([o, &exit_code] { exit_code = run_eval(*o); });
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "device_flag.h"
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/gallery.h"
 #include "hcmsn/index/gallery_evaluation.h"
@@ -20,6 +21,7 @@ namespace {
 struct EvalGalleryOptions {
   std::string index;
   std::string run;
+  std::string device = "cpu";
   SketchFlags sketches;
   std::string protocol = "standard";
   std::string empty_queries = "auto";
@@ -61,7 +63,7 @@ int run_eval_gallery(const EvalGalleryOptions& o) {
   check_every_sketch_has_a_class(sketches);
   const index::Gallery gallery = index::load_gallery(o.index);
   HCMSN_CHECK(gallery.size() > 0, "gallery '", o.index, "' is empty; add photos with hcmsn index");
-  const auto embedder = index::Embedder::from_spec(gallery.embedder, o.run);
+  const auto embedder = index::Embedder::from_spec(gallery.embedder, o.run, o.device);
   const auto embedded = index::embed_sketches(*embedder, sketches, !o.quiet);
   warn_unreadable(sketches, embedded.unreadable);
   HCMSN_CHECK(!embedded.embedded.empty(), "none of the ", sketches.size(),
@@ -104,6 +106,7 @@ void add_eval_gallery_command(CLI::App& app, int& exit_code) {
   // "--k 5,10 sketch.png": the comma list is the one value, the sketch is not a cut-off.
   cmd->get_option("--k")->allow_extra_args(false);
   cmd->add_flag("--quiet", o->quiet, "no progress output");
+  add_device_option(cmd, o->device);
   cmd->callback([o, &exit_code] { exit_code = run_eval_gallery(*o); });
 }
 

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "dataset_flags.h"
+#include "device_flag.h"
 #include "hcmsn/data/dataset.h"
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/features/feature_extractor.h"
@@ -146,6 +147,7 @@ void add_extract_command(CLI::App& app, int& exit_code) {
   add_json_option(cmd, o->stats_json, "counts, seconds and images/s", "--stats-json");
   add_force_flag(cmd, o->force, "an existing --out, --stats-json or resume folder (--out.partial)");
   cmd->add_flag("--quiet", o->quiet, "no summary table and no progress bar");
+  add_device_option(cmd, o->extract.device);
   cmd->callback([o, &exit_code] { exit_code = run_extract(*o); });
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "device_flag.h"
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/gallery.h"
 #include "hcmsn/index/indexer.h"
@@ -54,7 +55,7 @@ int run_index(const IndexCommandOptions& o) {
   std::shared_ptr<const index::Embedder> embedder;
   if (extend) {
     gallery = index::load_gallery(o.out);
-    embedder = index::Embedder::from_spec(gallery.embedder, o.run);
+    embedder = index::Embedder::from_spec(gallery.embedder, o.run, o.embedder.device);
   } else {
     HCMSN_CHECK(!o.run.empty(), "give the trained run with --run RUN_DIR");
     embedder = index::Embedder::from_run(o.run, o.embedder);
@@ -104,6 +105,7 @@ void add_index_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--checkpoint", o->embedder.checkpoint, "best or last")->capture_default_str();
   cmd->add_option("--batch", o->embedder.batch, "photos per forward pass")->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
+  add_device_option(cmd, o->embedder.device);
   add_force_flag(cmd, o->force,
                  "an existing --out (without --add: start a new gallery there) or its "
                  "unreadable list");

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "device_flag.h"
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/gallery.h"
 #include "hcmsn/index/searcher_factory.h"
@@ -26,6 +27,7 @@ struct QueryCommandOptions {
   std::string index;
   SketchFlags sketches;
   std::string run;
+  std::string device = "cpu";
   int64_t k = 10;
   std::string json_out;
   bool quiet = false;
@@ -85,7 +87,7 @@ int run_query(const QueryCommandOptions& o) {
   const std::vector<index::QuerySketch> sketches = collect_sketches(o.sketches);
   const index::Gallery gallery = index::load_gallery(o.index);
   HCMSN_CHECK(gallery.size() > 0, "gallery '", o.index, "' is empty; add photos with hcmsn index");
-  const auto embedder = index::Embedder::from_spec(gallery.embedder, o.run);
+  const auto embedder = index::Embedder::from_spec(gallery.embedder, o.run, o.device);
   const auto searcher = index::make_searcher(gallery, o.backend);
 
   // With --json -, standard output carries only the JSON lines (`| jq` works); with --json FILE
@@ -156,6 +158,7 @@ void add_query_command(CLI::App& app, int& exit_code) {
                   "gallery size from which --backend auto uses faiss")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
+  add_device_option(cmd, o->device);
   cmd->callback([o, &exit_code] { exit_code = run_query(*o); });
 }
 

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "device_flag.h"
 #include "hcmsn/index/searcher_factory.h"
 #include "hcmsn/serve/http_server.h"
 #include "hcmsn/serve/search_service.h"
@@ -18,6 +19,7 @@ namespace {
 struct ServeOptions {
   std::string index;
   std::string run_override;
+  std::string device = "cpu";
   index::BackendOptions backend;
   serve::ServiceOptions service;
   serve::HttpServerOptions http;
@@ -39,9 +41,10 @@ int run_serve(const ServeOptions& o) {
                    o.http.host);
   }
   service->start_loading([o] {
-    return serve::load_index(o.index, o.run_override, [&o](const index::Gallery& gallery) {
-      return index::make_searcher(gallery, o.backend);
-    });
+    return serve::load_index(
+        o.index, o.run_override,
+        [&o](const index::Gallery& gallery) { return index::make_searcher(gallery, o.backend); },
+        o.device);
   });
   // A gallery that cannot be loaded ends the command (exit 1) rather than leaving a server that
   // can only answer 503.
@@ -64,6 +67,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       "Serve a gallery index: a JSON search API (POST /api/search with a PNG/JPEG sketch or "
       "QuickDraw strokes) and a drawing page at /, on loopback by default.");
   cmd->add_option("--index", o->index, "gallery file written by `hcmsn index`")->required();
+  add_device_option(cmd, o->device);
   cmd->add_option("--run", o->run_override,
                   "run folder to embed queries with, instead of the one the gallery recorded");
   cmd->add_option("--backend", o->backend.kind,

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "dataset_flags.h"
+#include "device_flag.h"
 #include "hcmsn/data/class_name.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/io/label_file.h"
@@ -471,9 +472,7 @@ void add_train_command(CLI::App& app, int& exit_code) {
   tr->add_option("--warmup-steps", t.warmup_steps)->capture_default_str();
   tr->add_option("--grad-clip", t.grad_clip, "gradient-norm clip, 0 = off")->capture_default_str();
   tr->add_option("--seed", t.seed)->capture_default_str();
-  tr->add_option("--device", t.device,
-                 "cpu, cuda or cuda:N: where the network trains (a clear error without CUDA)")
-      ->capture_default_str();
+  add_device_option(cmd, t.device);
   tr->add_flag("--no-augment", o->no_augment, "no random flips and shifts of images");
   tr->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints")
       ->capture_default_str();

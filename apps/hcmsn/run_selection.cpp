@@ -4,6 +4,7 @@
 #include <set>
 
 #include "dataset_flags.h"
+#include "device_flag.h"
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/standard_splits.h"
 #include "hcmsn/index/dataset_embedding.h"
@@ -13,6 +14,7 @@
 #include "hcmsn/train/run_config.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/log.h"
 
 namespace hcmsn::cli {
@@ -116,6 +118,14 @@ train::QueryGalleryRows choose_rows(const RunSelection& s, const DataRows& d, bo
 
 // Rows held in memory (the run's own data, a feature cache, a small-CNN run's image folder):
 // the network embeds the selected rows.
+// The run's network on the selected device.
+train::LoadedRun load_run_on(const RunSelection& s) {
+  const torch::Device device = util::parse_device(s.device);
+  train::LoadedRun run = train::load_run(s.run, s.checkpoint);
+  run.network->to(device);
+  return run;
+}
+
 train::SplitEmbeddings embed_training_set(const RunSelection& s, train::LoadedRun& run,
                                           const train::TrainingSet& all, DataRows d,
                                           bool own_data) {
@@ -148,6 +158,7 @@ train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::RunConf
   const auto rows = choose_rows(s, d, /*own_data=*/false, config);
   index::EmbedderOptions eo;
   eo.checkpoint = s.checkpoint;
+  eo.device = s.device;
   const auto embedder = index::Embedder::from_run(s.run, eo);
   const auto embed = [&](const std::vector<int64_t>& which, int64_t modality,
                          std::vector<int64_t>& kept, std::vector<std::string>& ids) {
@@ -199,6 +210,7 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
                   "evaluate on this image folder ROOT/{sketch,photo}/<class>/ instead");
   add_dataset_flags(*cmd, s.dataset);
   cmd->add_flag("--quiet", s.quiet, "no progress output");
+  add_device_option(cmd, s.device);
 }
 
 void add_run_inputs(io::OutputGuard& guard, const std::vector<std::string>& runs) {
@@ -238,7 +250,7 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
   if (sources == 0) {
     HCMSN_CHECK(s.dataset.split.empty() && s.dataset.unseen_file.empty(),
                 "the run's own data uses the run's split; --split and --unseen go with other data");
-    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
+    train::LoadedRun run = load_run_on(s);
     const auto all = train::load_rows(run.config.data, run.config.backbone, !s.quiet);
     return embed_training_set(s, run, all, rows_of(all, run.config.data.path), /*own=*/true);
   }
@@ -257,11 +269,11 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
     d.unseen = unseen;
     if (d.unseen.empty()) d.seen.clear();
     apply_split_flags(s.dataset, d);
-    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
+    train::LoadedRun run = load_run_on(s);
     return embed_training_set(s, run, all, std::move(d), /*own=*/false);
   }
   if (!s.images.empty() && !feature_run) {
-    train::LoadedRun run = train::load_run(s.run, s.checkpoint);
+    train::LoadedRun run = load_run_on(s);
     const auto all =
         train::load_rows(train::DataSpec::of("images", s.images), run.config.backbone, !s.quiet);
     DataRows d = rows_of(all, s.images);

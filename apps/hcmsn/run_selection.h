@@ -30,10 +30,12 @@ struct RunSelection {
   std::string features, images;  // other data instead of the run's
   data::DatasetSpec dataset;     // other data as `hcmsn extract` reads it
   bool quiet = false;
+  /// Where the network runs: cpu, cuda or cuda:N.
+  std::string device = "cpu";
 };
 
 /// Adds --run (required), --checkpoint, --classes, --gallery, --features, --images, the dataset
-/// flags and --quiet.
+/// flags, --device and --quiet.
 void add_selection_options(CLI::App* cmd, RunSelection& s);
 
 /// Declares what the selection reads: the run folder (nothing may be written inside it), its

@@ -99,7 +99,7 @@ torch::Tensor to_backbone_input(const torch::Tensor& pixels, const TransformOpti
           .reshape(shape);
   const auto std = torch::tensor({options.std[0], options.std[1], options.std[2]}, torch::kFloat32)
                        .reshape(shape);
-  return (pixels.to(torch::kFloat32) / 255.0f - mean) / std;
+  return (pixels.to(torch::kFloat32) / 255.0f - mean.to(pixels.device())) / std.to(pixels.device());
 }
 
 torch::Tensor random_resized_crop(const torch::Tensor& image, int64_t size,

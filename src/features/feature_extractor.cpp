@@ -13,6 +13,7 @@
 #include "hcmsn/io/checked_file.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/progress.h"
@@ -157,7 +158,9 @@ Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, 
     torch::Tensor out;
     {
       torch::NoGradGuard no_grad;
-      out = backbone.forward(data::to_backbone_input(pixels, options.transform));
+      const auto device = backbone.parameters().front().device();
+      out = backbone.forward(data::to_backbone_input(pixels.to(device), options.transform))
+                .to(torch::kCPU);
     }
     HCMSN_ASSERT(out.dim() == 2 && out.size(0) == n && out.size(1) == backbone.out_dim(),
                  "backbone returned ", out.sizes());
@@ -211,6 +214,7 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   const auto started = std::chrono::steady_clock::now();
   const bool was_training = backbone.is_training();
   backbone.eval();
+  backbone.to(util::parse_device(options.device));
   const auto n = static_cast<int64_t>(items.size());
   const int64_t num_chunks = (n + options.chunk_size - 1) / options.chunk_size;
   const bool resumable = !options.work_dir.empty();

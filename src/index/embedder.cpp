@@ -17,6 +17,7 @@
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/progress.h"
 #include "hcmsn/vision/pretrained.h"
 
@@ -78,6 +79,7 @@ struct Embedder::State {
   double curvature = 0.0;
   int64_t dim = 0;
   int64_t batch = 32;
+  torch::Device device{torch::kCPU};
 };
 
 Embedder::Embedder(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -120,8 +122,11 @@ std::unique_ptr<Embedder::State> load_state(const std::string& run_dir,
                                             const EmbedderOptions& options, const json& input,
                                             const std::string& checkpoint_crc32) {
   HCMSN_CHECK(options.batch >= 1, "embedder batch must be >= 1");
+  const torch::Device device = util::parse_device(options.device);
   train::LoadedRun run = train::load_run(run_dir, options.checkpoint);
   auto state = std::make_unique<Embedder::State>();
+  state->device = device;
+  run.network->to(device);
   state->network = run.network;
   state->batch = options.batch;
   state->curvature = run.network->hcmsn()->curvature().value();
@@ -141,6 +146,7 @@ std::unique_ptr<Embedder::State> load_state(const std::string& run_dir,
     state->backbone = vision::load_pretrained_backbone(
         input.at("backbone").get<std::string>(), input.at("weights").get<std::string>(), factory);
     state->backbone->eval();
+    state->backbone->to(state->device);
     state->transform = transform_from_json(input.at("transform"));
     state->transform.mean = state->backbone->input_options().mean;
     state->transform.std = state->backbone->input_options().std;
@@ -162,7 +168,8 @@ std::shared_ptr<const Embedder> Embedder::from_run(const std::string& run_dir,
 }
 
 std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
-                                                    const std::string& run_dir_override) {
+                                                    const std::string& run_dir_override,
+                                                    const std::string& device) {
   std::string run_dir, which, crc;
   int64_t batch = 32;
   json input;
@@ -196,7 +203,7 @@ std::shared_ptr<const Embedder> Embedder::from_spec(const json& spec,
                 "' changed since the gallery was built; rebuild the gallery with `hcmsn index`");
   }
   return std::shared_ptr<const Embedder>(
-      new Embedder(load_state(run_dir, {which, batch}, input, crc)));
+      new Embedder(load_state(run_dir, {which, batch, device}, input, crc)));
 }
 
 const json& Embedder::spec() const {
@@ -228,12 +235,13 @@ torch::Tensor Embedder::embed_images(const std::vector<torch::Tensor>& images,
                                  : data::resize_square(image, state_->image_size);
   }
   torch::NoGradGuard no_grad;
-  torch::Tensor input = torch::stack(pixels);
+  torch::Tensor input = torch::stack(pixels).to(state_->device);
   if (state_->backbone) {
     input = state_->backbone->forward(data::to_backbone_input(input, state_->transform));
   }
-  const torch::Tensor m = torch::full({n}, modality, torch::kInt64);
-  return state_->network->embed(input, m).to(torch::kFloat32).contiguous();
+  const torch::Tensor m =
+      torch::full({n}, modality, torch::TensorOptions(torch::kInt64).device(state_->device));
+  return state_->network->embed(input, m).to(torch::kCPU, torch::kFloat32).contiguous();
 }
 
 torch::Tensor Embedder::embed_drawing(const data::Drawing& drawing) const {

@@ -197,10 +197,10 @@ std::shared_ptr<const index::Searcher> make_exact_searcher(const index::Gallery&
 }
 
 LoadedIndex load_index(const std::string& gallery_path, const std::string& run_dir_override,
-                       const SearcherFactory& make_searcher) {
+                       const SearcherFactory& make_searcher, const std::string& device) {
   LoadedIndex loaded;
   auto gallery = std::make_shared<index::Gallery>(index::load_gallery(gallery_path));
-  loaded.embedder = index::Embedder::from_spec(gallery->embedder, run_dir_override);
+  loaded.embedder = index::Embedder::from_spec(gallery->embedder, run_dir_override, device);
   loaded.searcher = make_searcher(*gallery);
   loaded.gallery = std::move(gallery);
   return loaded;

@@ -244,6 +244,46 @@ TEST_F(FineTune, OnCudaTheStepMatchesTheCpu) {
   }
 }
 
+TEST_F(FineTune, EveryCommandThatRunsANetworkRefusesCudaWithoutIt) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has CUDA";
+  const std::string run = path("run_small");
+  const std::string small =
+      "--threads 2 --log-level warn train --quiet --images '" + data() + "' --semantics '" +
+      data() + "/semantics.npy' --semantics-classes '" + data() + "/classes.txt' --unseen '" +
+      data() + "/unseen.txt' --out '" + run +
+      "' --image-size 16 --cnn-channels 4,8 --dim 16 --hidden 32 --classes-per-batch 3 "
+      "--per-class 2 --epochs 1";
+  ASSERT_EQ(test::run_cli(small).exit_code, 0);
+  const std::string gallery = path("small.hgal");
+  ASSERT_EQ(test::run_cli("index --quiet --run '" + run + "' --photos '" + data() +
+                          "/photo' --out '" + gallery + "'")
+                .exit_code,
+            0);
+  std::string sketch;
+  for (const auto& e : fs::recursive_directory_iterator(data() + "/sketch")) {
+    if (e.is_regular_file()) sketch = e.path().string();
+  }
+  const std::vector<std::string> commands = {
+      "eval --quiet --run '" + run + "'",
+      "embed --quiet --run '" + run + "' --out '" + path("emb_cuda") + "'",
+      "index --quiet --run '" + run + "' --photos '" + data() + "/photo' --out '" +
+          path("cuda.hgal") + "'",
+      "query --index '" + gallery + "' '" + sketch + "'",
+      "eval-gallery --quiet --index '" + gallery + "' --sketches '" + data() + "/sketch'",
+      "serve --index '" + gallery + "' --port 0",
+      "extract --quiet --layout generic --root '" + data() +
+          "' --backbone mobilenet_v2 --weights '" + weights() + "' --out '" + path("cuda.cache") +
+          "'",
+  };
+  for (const auto& command : commands) {
+    const auto r = test::run_cli(command + " --device cuda");
+    EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.output;
+    EXPECT_TRUE(test::contains(r.output, "no CUDA device")) << command << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(path("cuda.hgal")));
+  EXPECT_FALSE(fs::exists(path("cuda.cache")));
+}
+
 TEST_F(FineTune, MisuseGetsAClearError) {
   struct Case {
     std::string flags, message;

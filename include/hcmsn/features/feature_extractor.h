@@ -39,6 +39,9 @@ struct ExtractOptions {
   std::string work_dir;
   /// Identifies the weights (e.g. their path, size and checksum) in the resume fingerprint.
   std::string weights_id;
+  /// Where the backbone runs: "cpu", "cuda" or "cuda:N" (util/device.h); the backbone is moved
+  /// there. Not in the fingerprint: chunks of either device are reused.
+  std::string device = "cpu";
 };
 
 struct ExtractResult {

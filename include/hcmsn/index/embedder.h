@@ -30,6 +30,9 @@ struct EmbedderOptions {
   std::string checkpoint = "best";
   /// Images per forward pass in embed_image_files and embed_loaded.
   int64_t batch = 32;
+  /// Where the network runs: "cpu", "cuda" or "cuda:N" (util/device.h). Not part of the spec a
+  /// gallery records: any device gives the same embeddings up to float rounding.
+  std::string device = "cpu";
 };
 
 class Embedder {
@@ -39,9 +42,10 @@ class Embedder {
   static std::shared_ptr<const Embedder> from_run(const std::string& run_dir,
                                                   const EmbedderOptions& options = {});
   /// Rebuilds the embedder a gallery recorded. `run_dir_override` (non-empty) replaces the
-  /// recorded run folder, e.g. after moving it.
+  /// recorded run folder, e.g. after moving it; `device` as EmbedderOptions::device.
   static std::shared_ptr<const Embedder> from_spec(const nlohmann::json& spec,
-                                                   const std::string& run_dir_override = "");
+                                                   const std::string& run_dir_override = "",
+                                                   const std::string& device = "cpu");
 
   const nlohmann::json& spec() const;
   double curvature() const;

@@ -78,8 +78,10 @@ std::shared_ptr<const index::Searcher> make_exact_searcher(const index::Gallery&
 /// Loads a gallery file, rebuilds its embedder (`run_dir_override`: see Embedder::from_spec) and
 /// builds the searcher. Throws hcmsn::Error when the file or run cannot be read, or when the
 /// embedder does not match the gallery (dimension, curvature).
+/// `device`: where the embedder's network runs (index::EmbedderOptions::device).
 LoadedIndex load_index(const std::string& gallery_path, const std::string& run_dir_override = "",
-                       const SearcherFactory& make_searcher = make_exact_searcher);
+                       const SearcherFactory& make_searcher = make_exact_searcher,
+                       const std::string& device = "cpu");
 
 class SearchService {
  public:
