@@ -91,12 +91,15 @@ nlohmann::json teacher_meta(const train::RunConfig& config, const nlohmann::json
 }
 
 // Seen classes kept for training, and the validation classes taken out of them.
+// `declared_unseen`: every unseen class the split or list names, also those left out of
+// evaluation for lacking photos here: they are never trained on either.
 void choose_training_classes(const TrainCommandOptions& o, const train::TrainingSet& all,
+                             const std::vector<std::string>& declared_unseen,
                              train::RunConfig& config) {
   if (o.train_classes == "sketched") {
     // Every class of the data with sketches that is not unseen: with --split that adds the
     // classes the extraction kept outside the split (extract --keep-out-of-split).
-    std::vector<std::string> candidates = seen_classes_of(all, config.unseen_classes, o.seen_file);
+    std::vector<std::string> candidates = seen_classes_of(all, declared_unseen, o.seen_file);
     for (const auto& name : config.seen_classes) {
       if (std::find(candidates.begin(), candidates.end(), name) == candidates.end() &&
           std::find(all.class_names.begin(), all.class_names.end(), name) !=
@@ -229,13 +232,14 @@ int run_train(TrainCommandOptions& o) {
       for (const auto& c : split.unseen) config.unseen_classes.push_back(c.name);
       for (const auto& c : split.seen) config.seen_classes.push_back(c.name);
     }
+    const std::vector<std::string> declared_unseen = config.unseen_classes;
     config.unseen_classes =
         train::classes_with_both_modalities(all, config.unseen_classes, "unseen");
-    choose_training_classes(o, all, config);
+    choose_training_classes(o, all, declared_unseen, config);
     for (const auto& name : config.seen_classes) {
-      HCMSN_CHECK(std::find(config.unseen_classes.begin(), config.unseen_classes.end(), name) ==
-                      config.unseen_classes.end(),
-                  "class '", name, "' is both seen and unseen");
+      HCMSN_CHECK(
+          std::find(declared_unseen.begin(), declared_unseen.end(), name) == declared_unseen.end(),
+          "class '", name, "' is both seen and unseen");
     }
     if (!o.teacher_concepts.empty()) {
       HCMSN_CHECK(config.data.kind == "features" || is_pretrained(config.backbone.kind),

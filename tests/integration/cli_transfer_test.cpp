@@ -43,15 +43,16 @@ class CliTransfer : public ::testing::Test {
     dir_ = new std::string(test::temp_dir("cli_transfer"));
     torch::manual_seed(5);
     // class_0 … class_7: sketches and photos; class_8 … class_10: sketches only;
-    // class_11 … class_13: unseen, both modalities.
-    const int64_t classes = 14;
+    // class_11 … class_13: unseen, both modalities; class_14: unseen, sketches only (left out
+    // of evaluation for lacking photos, and never trained on).
+    const int64_t classes = 15;
     const auto semantics = torch::randn({classes, kSem});
     const auto lift = torch::randn({kSem, kDim});
     data::FeatureCache cache;
     std::vector<int64_t> labels, modality;
     for (int64_t c = 0; c < classes; ++c) {
       cache.class_names.push_back("class_" + std::to_string(c));
-      const bool photos = c < 8 || c >= 11;
+      const bool photos = c < 8 || (c >= 11 && c < 14);
       for (int64_t i = 0; i < (photos ? 2 * kPer : kPer); ++i) {
         labels.push_back(c);
         modality.push_back(photos ? i % 2 : 0);
@@ -71,7 +72,7 @@ class CliTransfer : public ::testing::Test {
     data::save_feature_cache(path("features.hfc"), cache);
     io::write_npy(path("semantics.npy"), semantics);
     io::write_labels(path("classes.txt"), cache.class_names);
-    io::write_labels(path("unseen.txt"), {"class_11", "class_12", "class_13"});
+    io::write_labels(path("unseen.txt"), {"class_11", "class_12", "class_13", "class_14"});
     io::write_npy(path("concepts.npy"), torch::randn({kTeacher, kSem}));
     std::vector<std::string> concept_names;
     for (int64_t k = 0; k < kTeacher; ++k) concept_names.push_back("concept " + std::to_string(k));
@@ -107,7 +108,10 @@ TEST_F(CliTransfer, TrainsEverySketchedClassAndChoosesFusionOnValidation) {
   }
   EXPECT_EQ(seen.size(), 11u - 2u);
   for (const char* name : {"class_8", "class_9", "class_10"}) EXPECT_TRUE(has(seen, name));
-  for (const char* name : {"class_11", "class_12", "class_13"}) EXPECT_FALSE(has(seen, name));
+  for (const char* name : {"class_11", "class_12", "class_13", "class_14"}) {
+    EXPECT_FALSE(has(seen, name)) << name;
+  }
+  EXPECT_EQ(config["unseen_classes"].size(), 3u);  // class_14 has no photo to evaluate against
   EXPECT_EQ(config["model"]["teacher_classes"], kTeacher);
   EXPECT_EQ(config["model"]["conse_top"], 3);
   EXPECT_TRUE(config["model"]["fused_embedding"].get<bool>());
