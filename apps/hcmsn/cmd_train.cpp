@@ -46,11 +46,6 @@ struct TrainCommandOptions {
   bool train_bn = false;
 };
 
-bool is_pretrained(const std::string& backbone) {
-  const auto& names = vision::backbone_names();
-  return std::find(names.begin(), names.end(), backbone) != names.end();
-}
-
 // Seen = the given list, or every class of the data that is not unseen (in the data's order).
 std::vector<std::string> seen_classes_of(const train::TrainingSet& all,
                                          const std::vector<std::string>& unseen,
@@ -193,7 +188,7 @@ int run_train(TrainCommandOptions& o) {
     } else if (config.backbone.kind == "none") {
       config.backbone.kind = "small-cnn";
     }
-    if (is_pretrained(config.backbone.kind)) {
+    if (vision::is_pretrained_backbone(config.backbone.kind)) {
       HCMSN_CHECK(!config.backbone.weights.empty(), "fine-tuning ", config.backbone.kind,
                   " needs its ImageNet weights: give --weights FILE");
       HCMSN_CHECK(config.data.kind == "dataset",
@@ -242,9 +237,10 @@ int run_train(TrainCommandOptions& o) {
           "class '", name, "' is both seen and unseen");
     }
     if (!o.teacher_concepts.empty()) {
-      HCMSN_CHECK(config.data.kind == "features" || is_pretrained(config.backbone.kind),
-                  "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone "
-                  "or a pretrained --backbone to fine-tune");
+      HCMSN_CHECK(
+          config.data.kind == "features" || vision::is_pretrained_backbone(config.backbone.kind),
+          "a teacher (--teacher-concepts) needs a feature cache of a pretrained backbone "
+          "or a pretrained --backbone to fine-tune");
       config.model.teacher_classes(train::teacher_classes_of(teacher_meta(config, cache_meta)));
     }
     HCMSN_CHECK(config.model.teacher_classes() > 0 ||

@@ -7,12 +7,17 @@
 
 namespace hcmsn::data {
 
+torch::Tensor decode_item(const DatasetItem& item, const RenderOptions& render,
+                          DrawingReader& drawings) {
+  return item.record >= 0 ? render_drawing(drawings.read(item.path, item.record), render)
+                          : decode_image_file(item.path);
+}
+
 torch::Tensor load_item_pixels(const DatasetItem& item, const ItemPixelOptions& options,
                                uint64_t seed, DrawingReader& drawings) {
   torch::Tensor image;
   try {
-    image = item.record >= 0 ? render_drawing(drawings.read(item.path, item.record), options.render)
-                             : decode_image_file(item.path);
+    image = decode_item(item, options.render, drawings);
   } catch (const Error& e) {
     throw Error(detail::concat("item ", item.id, ": ", e.what()));
   }

@@ -1,5 +1,7 @@
 #include "hcmsn/features/feature_extractor.h"
 
+#include "hcmsn/data/item_pixels.h"
+
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -133,7 +135,7 @@ void prepare_work_dir(const std::string& dir, const nlohmann::json& print) {
 
 Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, int64_t count,
                     model::BackboneImpl& backbone, const ExtractOptions& options,
-                    util::Progress& progress, bool& interrupted) {
+                    data::DrawingReader& drawings, util::Progress& progress, bool& interrupted) {
   Chunk chunk;
   chunk.features = torch::zeros({count, backbone.out_dim()}, torch::kFloat32);
   const int64_t s = options.transform.size;
@@ -149,7 +151,8 @@ Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, 
     at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         try {
-          pixels[i].copy_(load_item_pixels(items[static_cast<size_t>(first + start + i)], options));
+          pixels[i].copy_(
+              load_item_pixels(items[static_cast<size_t>(first + start + i)], options, drawings));
         } catch (const std::exception& ex) {
           errors[static_cast<size_t>(i)] = ex.what();
         }
@@ -177,14 +180,14 @@ Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, 
 
 }  // namespace
 
+torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options,
+                               data::DrawingReader& drawings) {
+  return data::eval_resize(data::decode_item(item, options.render, drawings), options.transform);
+}
+
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options) {
-  torch::Tensor image;
-  if (item.record >= 0) {
-    image = data::render_drawing(data::read_drawing(item.path, item.record), options.render);
-  } else {
-    image = data::decode_image_file(item.path);
-  }
-  return data::eval_resize(image, options.transform);
+  data::DrawingReader drawings;
+  return load_item_pixels(item, options, drawings);
 }
 
 ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
@@ -212,6 +215,9 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   }
 
   const auto started = std::chrono::steady_clock::now();
+  // One reader for the whole extraction: each .ndjson file is scanned for line offsets once,
+  // not once per drawing.
+  data::DrawingReader drawings;
   const bool was_training = backbone.is_training();
   backbone.eval();
   backbone.to(util::parse_device(options.device));
@@ -237,7 +243,8 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
       }
     }
     bool interrupted = false;
-    Chunk chunk = compute_chunk(items, first, count, backbone, options, progress, interrupted);
+    Chunk chunk =
+        compute_chunk(items, first, count, backbone, options, drawings, progress, interrupted);
     if (interrupted) {
       result.interrupted = true;
       break;

@@ -244,8 +244,7 @@ RunConfig RunConfig::from_json(const json& j) {
 
 model::RetrievalNetwork build_network(const RunConfig& config, bool load_pretrained) {
   std::shared_ptr<model::BackboneImpl> backbone;
-  const auto& names = vision::backbone_names();
-  if (std::find(names.begin(), names.end(), config.backbone.kind) != names.end()) {
+  if (vision::is_pretrained_backbone(config.backbone.kind)) {
     vision::BackboneFactoryOptions options;
     options.tf_same_padding = config.backbone.tf_same_padding;
     options.freeze_batch_norm = config.backbone.freeze_batch_norm;

@@ -1,5 +1,7 @@
 #include "hcmsn/vision/pretrained.h"
 
+#include <algorithm>
+
 #include "hcmsn/io/state_dict.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/vision/mobilenet_v2.h"
@@ -9,6 +11,11 @@ namespace hcmsn::vision {
 
 std::vector<std::string> backbone_names() {
   return {"mobilenet_v2", "resnet50"};
+}
+
+bool is_pretrained_backbone(const std::string& name) {
+  const auto names = backbone_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::shared_ptr<ClassifierBackboneImpl> make_backbone(const std::string& name,

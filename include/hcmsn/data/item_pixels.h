@@ -26,6 +26,11 @@ struct ItemPixelOptions {
   RenderOptions render;
 };
 
+/// The item's pixels as stored: the decoded image file, or the drawing rendered with `render`
+/// (uint8 (3, H, W)). Throws hcmsn::Error when it cannot be read. Training and extraction share it.
+torch::Tensor decode_item(const DatasetItem& item, const RenderOptions& render,
+                          DrawingReader& drawings);
+
 /// Throws hcmsn::Error naming the item when it cannot be read (missing or corrupt file, bad
 /// drawing); `drawings` serves the .ndjson records.
 torch::Tensor load_item_pixels(const DatasetItem& item, const ItemPixelOptions& options,

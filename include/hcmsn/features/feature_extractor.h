@@ -12,6 +12,8 @@
 // intact chunks; a different fingerprint or a corrupt chunk means recomputing it.
 #pragma once
 
+#include "hcmsn/data/drawing_reader.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -66,6 +68,9 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
 /// Decodes or renders one item to uint8 (3, size, size) per the options (the pixels the
 /// backbone sees, before normalisation). Throws hcmsn::Error naming the item when unreadable.
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options);
+/// The same with a shared reader of .ndjson drawings (extract_features keeps one for its run).
+torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options,
+                               data::DrawingReader& drawings);
 
 /// The weights file of a cache's weights id ("PATH (N bytes, crc32 XXXXXXXX)", as `hcmsn
 /// extract` records it): everything before the last " (".

@@ -12,6 +12,8 @@ namespace hcmsn::vision {
 
 /// The names make_backbone accepts, in a stable order.
 std::vector<std::string> backbone_names();
+/// Whether `name` is one of them (a pretrained ImageNet backbone, not "none" or "small-cnn").
+bool is_pretrained_backbone(const std::string& name);
 
 struct BackboneFactoryOptions {
   int64_t num_classes = 1000;
