@@ -82,12 +82,10 @@ import os
 import resource
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
 
 def parse_args():
@@ -129,71 +127,20 @@ if ARGS.malloc_keep and any(os.environ.get(k) != v for k, v in MALLOC_KEEP.items
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
-from bench_common import cpu_model  # noqa: E402
+from bench_common import build_dataset, compare, cpu_model, read_feature_cache  # noqa: E402
+from hcmsn_torch import libtorch_resized, make_model  # noqa: E402
 
 BATCH = 32
 SIZE = 224
-TF_SAME_CONVS = ("features.0.0", "features.2.conv.1.0", "features.4.conv.1.0",
-                 "features.7.conv.1.0", "features.14.conv.1.0")
 
 
 # --- input folder -------------------------------------------------------------------------------
 
-def build_dataset(root, data, n_images):
-    """TMP/{sketch,photo}/<class>/ symlinks; returns (number of sketches, photos, classes)."""
-    sketch_dir, photo_dir = os.path.join(data, "tuberlin40"), os.path.join(data, "photos")
-    key = {c.lower().replace("-", "_"): c for c in os.listdir(sketch_dir)}
-    classes = sorted(c for c in os.listdir(photo_dir)
-                     if os.path.isdir(os.path.join(photo_dir, c)) and c in key)
-    photos = [(c, f) for c in classes for f in sorted(os.listdir(os.path.join(photo_dir, c)))
-              if f.lower().endswith(".jpg")]
-    photos = photos[:max(len(classes), n_images // 2)]
-    per_class = {c: sorted(os.listdir(os.path.join(sketch_dir, key[c]))) for c in classes}
-    sketches, i = [], 0
-    while len(sketches) + len(photos) < n_images and i < max(map(len, per_class.values())):
-        for c in classes:
-            if i < len(per_class[c]) and len(sketches) + len(photos) < n_images:
-                sketches.append((c, per_class[c][i]))
-        i += 1
-    for modality, items, src in (("sketch", sketches, None), ("photo", photos, photo_dir)):
-        for c, f in items:
-            os.makedirs(os.path.join(root, modality, c), exist_ok=True)
-            target = (os.path.join(sketch_dir, key[c], f) if src is None
-                      else os.path.join(photo_dir, c, f))
-            os.symlink(target, os.path.join(root, modality, c, f))
-    return len(sketches), len(photos), classes
-
-
 # --- hcmsn --------------------------------------------------------------------------------------
-
-def read_feature_cache(path):
-    """The feature cache hcmsn writes (include/hcmsn/data/feature_cache.h), CRCs checked."""
-    with open(path, "rb") as f:
-        b = f.read()
-    assert b[:8] == b"\x89HCMSN\r\n", "not an hcmsn file"
-    k = struct.unpack_from("<I", b, 8)[0]
-    kind = b[12:12 + k].decode()
-    version, n, payload_crc, header_crc = struct.unpack_from("<IQII", b, 12 + k)
-    assert zlib.crc32(b[:28 + k]) == header_crc, "header CRC mismatch"
-    assert kind == "feature-cache" and version == 1, (kind, version)
-    payload = b[32 + k:]
-    assert len(payload) == n and zlib.crc32(payload) == payload_crc, "payload corrupt"
-    h = struct.unpack_from("<Q", payload, 0)[0]
-    header = json.loads(payload[8:8 + h])
-    rows, dim = header["n"], header["d"]
-    off = 8 + h
-    features = np.frombuffer(payload, "<f4", rows * dim, off).reshape(rows, dim)
-    off += 4 * rows * dim
-    labels = np.frombuffer(payload, "<i8", rows, off)
-    modality = np.frombuffer(payload, "<i8", rows, off + 8 * rows)
-    assert off + 16 * rows == len(payload), "payload size disagrees with the header"
-    return header, features, labels, modality
-
 
 def run_hcmsn(args, root, unseen, out_dir, r):
     cache = os.path.join(out_dir, f"cache{r}.bin")
@@ -221,19 +168,6 @@ def run_hcmsn(args, root, unseen, out_dir, r):
 
 
 # --- Python -------------------------------------------------------------------------------------
-
-def make_model(weights_dir):
-    model = torchvision.models.mobilenet_v2()
-    state = torch.load(os.path.join(weights_dir, "mobilenet_v2_imagenet.pth"))
-    model.load_state_dict(state, strict=True)
-    modules = dict(model.named_modules())
-    for name in TF_SAME_CONVS:
-        conv = modules[name]
-        assert conv.stride == (2, 2) and conv.kernel_size == (3, 3), name
-        conv.padding = (0, 0)
-        conv.register_forward_pre_hook(lambda m, inp: (F.pad(inp[0], (0, 1, 0, 1)),))
-    return model.eval()
-
 
 TRANSFORM = transforms.Compose([
     transforms.Resize((SIZE, SIZE), interpolation=transforms.InterpolationMode.BILINEAR),
@@ -285,30 +219,7 @@ def run_python(model, paths, dataloader=False, threads=1):
             "minor_faults": after[2] - before[2]}, torch.cat(out).numpy()
 
 
-def libtorch_resized(model, paths):
-    """Features with PIL decoding but hcmsn's resize (LibTorch, float, antialiased, rounded):
-    isolates the resize from the rest (not timed)."""
-    def one(path):
-        with Image.open(path) as im:
-            a = torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1)[None].float()
-        a = F.interpolate(a, size=(SIZE, SIZE), mode="bilinear", align_corners=False,
-                          antialias=True).round_().clamp_(0, 255)
-        return (a[0] / 255 - 128 / 255) / (128 / 255)
-    with torch.no_grad():
-        return torch.cat([model.features(torch.stack([one(p) for p in paths[i:i + BATCH]]))
-                          .mean((2, 3)) for i in range(0, len(paths), BATCH)]).numpy()
-
-
 # --- main ---------------------------------------------------------------------------------------
-
-def compare(ours, theirs):
-    a, b = ours.astype(np.float64), theirs.astype(np.float64)
-    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    rel = np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)
-    return {"cos_mean": float(cos.mean()), "cos_min": float(cos.min()),
-            "rel_l2_mean": float(rel.mean()), "rel_l2_max": float(rel.max()),
-            "worst_row": int(rel.argmax())}
-
 
 def main():
     args = ARGS
@@ -366,7 +277,7 @@ def bench(args, tmp):
     eq["all"]["worst_item"] = header["item_ids"][eq["all"].pop("worst_row")]
     for k in ("sketch", "photo"):
         eq[k].pop("worst_row")
-    lt = libtorch_resized(model, paths)
+    lt = libtorch_resized(model, paths, SIZE, BATCH)
     eq["libtorch_resize"] = {"sketch": compare(reference[modal == 0], lt[modal == 0]),
                              "photo": compare(reference[modal == 1], lt[modal == 1])}
     for e in eq["libtorch_resize"].values():

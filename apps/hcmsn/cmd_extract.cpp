@@ -148,6 +148,7 @@ void add_extract_command(CLI::App& app, int& exit_code) {
   add_force_flag(cmd, o->force, "an existing --out, --stats-json or resume folder (--out.partial)");
   cmd->add_flag("--quiet", o->quiet, "no summary table and no progress bar");
   add_device_option(cmd, o->extract.device);
+  add_precision_option(cmd, o->extract.precision);
   cmd->callback([o, &exit_code] { exit_code = run_extract(*o); });
 }
 

@@ -9,6 +9,8 @@
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
+#include "device_flag.h"
+#include "hcmsn/util/device.h"
 #include "output_flags.h"
 
 namespace hcmsn::cli {
@@ -22,6 +24,7 @@ struct MetricsOptions {
   double curvature = 1.0;
   std::string protocol = "standard";
   std::vector<int64_t> ks = {100, 200};
+  std::string device = "cpu";
   std::string json_out;
   std::string per_query_out;
   std::string empty_queries = "auto";
@@ -32,6 +35,7 @@ struct MetricsOptions {
 };
 
 int run_metrics(const MetricsOptions& o) {
+  const torch::Device device = util::parse_device(o.device);
   io::OutputGuard(o.force)
       .input("--queries", o.queries)
       .input("--query-labels", o.query_labels)
@@ -48,6 +52,7 @@ int run_metrics(const MetricsOptions& o) {
   HCMSN_CHECK(o.memory_budget_mb > 0, "--memory-budget must be positive");
   eval.memory_budget_bytes = o.memory_budget_mb << 20;
   eval.progress = !o.quiet;
+  eval.device = device;
 
   const auto query_names = io::read_labels(o.query_labels);
   const auto gallery_names = io::read_labels(o.gallery_labels);
@@ -125,6 +130,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--memory-budget", o->memory_budget_mb, "MiB for a block of the distance matrix")
       ->capture_default_str();
+  add_device_option(cmd, o->device);
   cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_force_flag(cmd, o->force, "an existing --json or --per-query file");

@@ -16,6 +16,7 @@
 #include "hcmsn/train/trainer.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
+#include "hcmsn/util/precision.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/vision/pretrained.h"
@@ -137,6 +138,7 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
 int run_train(TrainCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the run folder with --out");
   util::parse_device(o.config.trainer.device);  // before any work: a clear error without CUDA
+  util::parse_precision(o.config.trainer.precision);
   util::install_interrupt_handler();
   train::RunConfig config;
   train::ClassSemantics semantics;
@@ -147,6 +149,7 @@ int run_train(TrainCommandOptions& o) {
     config.trainer.max_steps = o.config.trainer.max_steps;
     config.data.prefetch = o.config.data.prefetch;  // speed only: never changes the batches
     config.trainer.device = o.config.trainer.device;
+    config.trainer.precision = o.config.trainer.precision;
   } else {
     const bool streamed = has_dataset_sources(o.dataset);
     HCMSN_CHECK((o.features.empty() ? 0 : 1) + (o.images.empty() ? 0 : 1) + (streamed ? 1 : 0) == 1,
@@ -473,6 +476,7 @@ void add_train_command(CLI::App& app, int& exit_code) {
   tr->add_option("--grad-clip", t.grad_clip, "gradient-norm clip, 0 = off")->capture_default_str();
   tr->add_option("--seed", t.seed)->capture_default_str();
   add_device_option(cmd, t.device);
+  add_precision_option(cmd, t.precision);
   tr->add_flag("--no-augment", o->no_augment, "no random flips and shifts of images");
   tr->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints")
       ->capture_default_str();

@@ -16,6 +16,7 @@
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
+#include "hcmsn/util/precision.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/progress.h"
@@ -93,7 +94,7 @@ nlohmann::json fingerprint(const std::vector<data::DatasetItem>& items,
                              '\t' + item.class_name + '\t' + std::to_string(item.modality) + '\n';
     crc = io::crc32_of(line, crc);
   }
-  return {
+  nlohmann::json print = {
       {"version", kFingerprintVersion},
       {"items", items.size()},
       {"items_crc32", crc},
@@ -109,6 +110,9 @@ nlohmann::json fingerprint(const std::vector<data::DatasetItem>& items,
       {"render",
        {{"size", o.render.size}, {"line_width", o.render.line_width}, {"margin", o.render.margin}}},
       {"chunk_size", o.chunk_size}};
+  // Only when not fp32: fingerprints (and resumable chunks) of fp32 extractions stay as they were.
+  if (o.precision != "fp32") print["precision"] = o.precision;
+  return print;
 }
 
 // Prepares the work folder: keeps its chunks when the fingerprint matches, else empties it.
@@ -162,8 +166,9 @@ Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, 
     {
       torch::NoGradGuard no_grad;
       const auto device = backbone.parameters().front().device();
+      util::AutocastGuard autocast(device, util::parse_precision(options.precision));
       out = backbone.forward(data::to_backbone_input(pixels.to(device), options.transform))
-                .to(torch::kCPU);
+                .to(torch::kCPU, torch::kFloat32);
     }
     HCMSN_ASSERT(out.dim() == 2 && out.size(0) == n && out.size(1) == backbone.out_dim(),
                  "backbone returned ", out.sizes());
@@ -221,6 +226,7 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   const bool was_training = backbone.is_training();
   backbone.eval();
   backbone.to(util::parse_device(options.device));
+  util::parse_precision(options.precision);  // a clear error before any work
   const auto n = static_cast<int64_t>(items.size());
   const int64_t num_chunks = (n + options.chunk_size - 1) / options.chunk_size;
   const bool resumable = !options.work_dir.empty();
@@ -293,6 +299,7 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   cache.meta["transform"] = print["transform"];
   cache.meta["render"] = print["render"];
   cache.meta["unreadable"] = result.unreadable.size();
+  if (print.contains("precision")) cache.meta["precision"] = print["precision"];
   cache.validate();
   return result;
 }

@@ -329,9 +329,16 @@ RetrievalResult evaluate_embeddings(const torch::Tensor& queries_in,
   HCMSN_CHECK(std::isfinite(c) && c >= 0, "curvature must be finite and >= 0 (the ball has ",
               "curvature -c), got ", c);
   KeySpec spec;
-  const auto product = [&queries, &gallery](int64_t b, int64_t e, torch::Tensor& buffer) {
+  // Filled once the metric's preprocessing (projection, normalisation) is done.
+  torch::Tensor queries_on_device, gallery_on_device;
+  const auto product = [&](int64_t b, int64_t e, torch::Tensor& buffer) {
     auto out = buffer.slice(0, 0, e - b);
-    return torch::mm_out(out, queries.slice(0, b, e), gallery.t());
+    if (options.device.is_cpu()) return torch::mm_out(out, queries.slice(0, b, e), gallery.t());
+    if (!gallery_on_device.defined()) {
+      queries_on_device = queries.to(options.device);
+      gallery_on_device = gallery.to(options.device);
+    }
+    return out.copy_(torch::mm(queries_on_device.slice(0, b, e), gallery_on_device.t()));
   };
   switch (distance.metric) {
     case Metric::kPoincare: {

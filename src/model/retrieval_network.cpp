@@ -16,9 +16,20 @@ RetrievalNetworkImpl::RetrievalNetworkImpl(HCMSNModelOptions options,
   hcmsn_ = register_module("hcmsn", HCMSNModel(options));
 }
 
+namespace {
+
+torch::Tensor run_backbone(BackboneImpl& backbone, const torch::Tensor& pixels,
+                           util::Precision precision) {
+  const auto x = normalise_pixels(pixels, backbone.input_options());
+  util::AutocastGuard autocast(x.device(), precision);
+  return backbone.forward(x).to(torch::kFloat32);
+}
+
+}  // namespace
+
 torch::Tensor RetrievalNetworkImpl::backbone_features(const torch::Tensor& input) {
   if (!backbone_) return input;
-  return backbone_->forward(normalise_pixels(input, backbone_->input_options()));
+  return run_backbone(*backbone_, input, precision_);
 }
 
 void RetrievalNetworkImpl::set_teacher_backbone(std::shared_ptr<BackboneImpl> frozen) {
@@ -38,7 +49,7 @@ void RetrievalNetworkImpl::train(bool on) {
 torch::Tensor RetrievalNetworkImpl::teacher_features(const torch::Tensor& input) {
   if (!teacher_backbone_) return {};
   torch::NoGradGuard no_grad;
-  return teacher_backbone_->forward(normalise_pixels(input, teacher_backbone_->input_options()));
+  return run_backbone(*teacher_backbone_, input, precision_);
 }
 
 HCMSNOutput RetrievalNetworkImpl::forward(const torch::Tensor& input,

@@ -16,6 +16,7 @@
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
+#include "hcmsn/util/precision.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/mix64.h"
@@ -116,6 +117,7 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
   network_ = build_network(config_, /*load_pretrained=*/true);
   device_ = util::parse_device(config_.trainer.device);
   network_->to(device_);
+  network_->set_precision(util::parse_precision(config_.trainer.precision));
   class_embeddings_ = class_embeddings_.to(device_);
   if (!config_.trainer.fusion_weights.empty()) {
     network_->hcmsn()->set_fusion(model::parse_fusion_weights(config_.trainer.fusion_weights));

@@ -22,6 +22,16 @@ class BlockImpl : public torch::nn::SequentialImpl {
 };
 TORCH_MODULE(Block);
 
+// ReLU6 as a clamp: the same function, but LibTorch 1.13 has no bfloat16 backward for hardtanh
+// (nn::ReLU6), which bf16 fine-tuning (--precision bf16) needs on the CPU. A module without
+// parameters, serialised like nn::ReLU6, so checkpoints of either load.
+class ClampReLU6Impl : public torch::nn::Cloneable<ClampReLU6Impl> {
+ public:
+  void reset() override {}
+  torch::Tensor forward(const torch::Tensor& x) { return x.clamp(0.0, 6.0); }
+};
+TORCH_MODULE(ClampReLU6);
+
 // Conv2dNormActivation: {0: conv, 1: BN, 2: ReLU6}.
 Block conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups,
                     bool tf_same) {
@@ -34,7 +44,7 @@ Block conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t stride, int
                                 .groups(groups)
                                 .tf_same_padding(tf_same)));
   seq->push_back(batch_norm(out));
-  seq->push_back(torch::nn::ReLU6(torch::nn::ReLU6Options().inplace(true)));
+  seq->push_back(ClampReLU6());
   return seq;
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hcmsn/data/batch_prefetcher.h"
+#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/model/losses.h"
 #include "hcmsn/train/balanced_sampler.h"
@@ -274,6 +275,7 @@ TEST_F(FineTune, EveryCommandThatRunsANetworkRefusesCudaWithoutIt) {
       "extract --quiet --layout generic --root '" + data() +
           "' --backbone mobilenet_v2 --weights '" + weights() + "' --out '" + path("cuda.cache") +
           "'",
+      "metrics --query-labels q.txt --gallery-labels g.txt --queries q.npy --gallery g.npy",
   };
   for (const auto& command : commands) {
     const auto r = test::run_cli(command + " --device cuda");
@@ -282,6 +284,55 @@ TEST_F(FineTune, EveryCommandThatRunsANetworkRefusesCudaWithoutIt) {
   }
   EXPECT_FALSE(fs::exists(path("cuda.hgal")));
   EXPECT_FALSE(fs::exists(path("cuda.cache")));
+}
+
+// --precision bf16: extraction marks its cache (and fingerprint) and its features follow the
+// float32 ones row by row; fine-tuning runs under it without saving it in the run.
+TEST_F(FineTune, Bf16ExtractionAndTraining) {
+  const std::string extract = "--threads 2 extract --quiet --layout generic --root '" + data() +
+                              "' --backbone mobilenet_v2 --weights '" + weights() +
+                              "' --out '";
+  ASSERT_EQ(test::run_cli(extract + path("fp32.cache") + "'").exit_code, 0);
+  ASSERT_EQ(test::run_cli(extract + path("bf16.cache") + "' --precision bf16").exit_code, 0);
+  const auto fp32 = data::load_feature_cache(path("fp32.cache"));
+  const auto bf16 = data::load_feature_cache(path("bf16.cache"));
+  EXPECT_FALSE(fp32.meta.contains("precision"));
+  EXPECT_EQ(bf16.meta.value("precision", ""), "bf16");
+  ASSERT_EQ(fp32.features.sizes(), bf16.features.sizes());
+  EXPECT_EQ(bf16.features.scalar_type(), torch::kFloat32);
+  EXPECT_GT((fp32.features - bf16.features).abs().max().item<double>(), 0.0);
+  const auto cos = torch::cosine_similarity(fp32.features.to(torch::kFloat64),
+                                            bf16.features.to(torch::kFloat64), 1);
+  EXPECT_GT(cos.min().item<double>(), 0.995);
+
+  // One Adam step from the same weights in each precision: the first step is about
+  // lr·sign(g), so the two updates agree where the gradients' signs do.
+  const std::string step = "--epochs 1 --max-steps 1 --dropout 0 --no-adv --warmup-steps 0";
+  ASSERT_EQ(test::run_cli(train_args(path("step_fp32"), step)).exit_code, 0);
+  const auto r = test::run_cli(train_args(path("step_bf16"), step + " --precision bf16"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = train::load_run(path("step_fp32"), "last");
+  const auto b = train::load_run(path("step_bf16"), "last");
+  const auto initial = vision::load_pretrained_backbone("mobilenet_v2", weights());
+  std::vector<torch::Tensor> delta_a, delta_b;
+  for (const auto& p : initial->named_parameters()) {
+    const std::string name = "backbone." + p.key();
+    delta_a.push_back((param(*a.network, name) - p.value()).flatten());
+    delta_b.push_back((param(*b.network, name) - p.value()).flatten());
+  }
+  const auto da = torch::cat(delta_a).to(torch::kFloat64);
+  const auto db = torch::cat(delta_b).to(torch::kFloat64);
+  ASSERT_TRUE(torch::isfinite(db).all().item<bool>());
+  const double agree = (da.dot(db) / (da.norm() * db.norm())).item<double>();
+  std::cout << "bf16 vs fp32 first-step update cosine " << agree << "\n";
+  EXPECT_GT(agree, 0.7);
+  std::ifstream config(path("step_bf16") + "/config.json");
+  const std::string config_text((std::istreambuf_iterator<char>(config)),
+                                std::istreambuf_iterator<char>());
+  EXPECT_FALSE(test::contains(config_text, "bf16"));
+  const auto bad = test::run_cli(train_args(path("run_fp16"), "--precision fp16"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(test::contains(bad.output, "--precision")) << bad.output;
 }
 
 TEST_F(FineTune, MisuseGetsAClearError) {

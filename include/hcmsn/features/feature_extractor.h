@@ -44,6 +44,10 @@ struct ExtractOptions {
   /// Where the backbone runs: "cpu", "cuda" or "cuda:N" (util/device.h); the backbone is moved
   /// there. Not in the fingerprint: chunks of either device are reused.
   std::string device = "cpu";
+  /// "fp32" or "bf16" (util/precision.h): bf16 runs the backbone under bfloat16 autocast; its
+  /// features are cast back to float32. bf16 is in the fingerprint and the cache's meta, so
+  /// chunks of the two precisions never mix.
+  std::string precision = "fp32";
 };
 
 struct ExtractResult {

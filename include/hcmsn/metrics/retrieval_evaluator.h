@@ -42,6 +42,10 @@ struct EvaluationOptions {
   int64_t memory_budget_bytes = int64_t{512} << 20;
   /// Show a progress bar / progress lines on stderr.
   bool progress = false;
+  /// Where evaluate_embeddings computes each block's matrix product (the O(Q·N·d) part); the
+  /// block then comes back to the CPU for ranking (O(Q·N)), so the memory budget above is the
+  /// device's too. A CUDA product can differ from the CPU's in the last bits.
+  torch::Device device = torch::kCPU;
 };
 
 struct ClassResult {

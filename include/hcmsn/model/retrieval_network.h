@@ -13,6 +13,7 @@
 
 #include "hcmsn/model/backbone.h"
 #include "hcmsn/model/hcmsn_model.h"
+#include "hcmsn/util/precision.h"
 
 namespace hcmsn::model {
 
@@ -22,8 +23,8 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   /// options.in_dim(); throws hcmsn::Error otherwise.
   RetrievalNetworkImpl(HCMSNModelOptions options, std::shared_ptr<BackboneImpl> backbone);
 
-  /// Backbone features v (B, in_dim): the backbone applied to normalised images, or the input
-  /// itself when there is no backbone.
+  /// Backbone features v (B, in_dim), float32: the backbone applied to normalised images (under
+  /// autocast when the precision is bf16), or the input itself when there is no backbone.
   torch::Tensor backbone_features(const torch::Tensor& input);
   HCMSNOutput forward(const torch::Tensor& input, const torch::Tensor& modality);
   /// Retrieval embeddings h (B, hyp_dim); see HCMSNModelImpl::embed.
@@ -36,6 +37,10 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   /// teacher and the ConSE bridge. Null (the default) feeds them the trained backbone's features.
   void set_teacher_backbone(std::shared_ptr<BackboneImpl> frozen);
   BackboneImpl* teacher_backbone() const { return teacher_backbone_.get(); }
+  /// The precision of the backbones' forward passes (util/precision.h); fp32 by default. Not a
+  /// parameter: not saved with checkpoints.
+  void set_precision(util::Precision precision) { precision_ = precision; }
+  util::Precision precision() const { return precision_; }
   /// Module::train, except that the teacher backbone stays in eval mode.
   void train(bool on = true) override;
 
@@ -53,6 +58,7 @@ class RetrievalNetworkImpl : public torch::nn::Module {
   std::shared_ptr<BackboneImpl> backbone_;
   std::shared_ptr<BackboneImpl> teacher_backbone_;
   HCMSNModel hcmsn_{nullptr};
+  util::Precision precision_ = util::Precision::kFloat32;
 };
 TORCH_MODULE(RetrievalNetwork);
 

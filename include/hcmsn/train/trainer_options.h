@@ -53,6 +53,9 @@ struct TrainerOptions {
   /// Where the network trains: "cpu", "cuda" or "cuda:N" (util/device.h). Not saved with the
   /// run: a run may resume on another device.
   std::string device = "cpu";
+  /// "fp32" or "bf16": the backbone's forward and backward under bf16 autocast
+  /// (util/precision.h). Not saved with the run, like the device.
+  std::string precision = "fp32";
 };
 
 /// The learning-rate multiplier (0, 1] at `step` of `total_steps`.

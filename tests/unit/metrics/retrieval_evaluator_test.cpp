@@ -56,6 +56,26 @@ TEST(RetrievalEvaluator, ThreadCountDoesNotChangeResults) {
   EXPECT_EQ(a.per_query_ap, b.per_query_ap);
 }
 
+// The products on a CUDA device, ranking on the CPU: float64 products agree to rounding, so every
+// metric and every query's AP equal the CPU's (skips without a GPU).
+TEST(RetrievalEvaluator, CudaProductsGiveTheCpuResults) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const auto d = make(300, 500, 16, 7, 0.5, 6, torch::kFloat64);
+  for (const auto metric : {Metric::kPoincare, Metric::kEuclidean, Metric::kCosine}) {
+    const DistanceOptions dist{metric, 0.5};
+    EvaluationOptions cpu, cuda;
+    cuda.device = torch::kCUDA;
+    cuda.memory_budget_bytes = 100 * 500 * 8;  // several blocks
+    const auto a = evaluate_embeddings(d.q, d.g, d.labels, dist, cpu);
+    const auto b = evaluate_embeddings(d.q, d.g, d.labels, dist, cuda);
+    ASSERT_EQ(a.per_query_ap.size(), b.per_query_ap.size());
+    for (size_t i = 0; i < a.per_query_ap.size(); ++i) {
+      EXPECT_NEAR(a.per_query_ap[i], b.per_query_ap[i], 1e-12) << to_string(metric) << " " << i;
+    }
+    EXPECT_NEAR(a.map_all, b.map_all, 1e-12);
+  }
+}
+
 TEST(RetrievalEvaluator, PoincareRankingEqualsExactDistanceRanking) {
   const auto d = make(100, 300, 6, 4, 0.8, 3, torch::kFloat64);
   const auto dist = geometry::distance_matrix(d.q, d.g, 0.8);
