@@ -2,15 +2,15 @@
 #include <memory>
 
 #include "commands.h"
+#include "device_flag.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/io/output_guard.h"
 #include "hcmsn/metrics/report.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/util/check.h"
-#include "hcmsn/util/log.h"
-#include "device_flag.h"
 #include "hcmsn/util/device.h"
+#include "hcmsn/util/log.h"
 #include "output_flags.h"
 
 namespace hcmsn::cli {

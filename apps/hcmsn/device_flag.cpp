@@ -4,7 +4,8 @@ namespace hcmsn::cli {
 
 void add_device_option(CLI::App* cmd, std::string& device) {
   cmd->add_option("--device", device,
-                  "cpu, cuda or cuda:N: where the networks and matrix products run (an error when CUDA is absent)")
+                  "cpu, cuda or cuda:N: where the networks and matrix products run (an error when "
+                  "CUDA is absent)")
       ->capture_default_str();
 }
 

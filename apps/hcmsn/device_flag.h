@@ -1,5 +1,5 @@
-// --device cpu|cuda|cuda:N and --precision fp32|bf16, one meaning and one help text for every command that runs a network
-// (util/device.h parses it; a missing CUDA device is one clear error).
+// --device cpu|cuda|cuda:N and --precision fp32|bf16, one meaning and one help text for every
+// command that runs a network (util/device.h parses it; a missing CUDA device is one clear error).
 #pragma once
 
 #include <CLI/CLI.hpp>

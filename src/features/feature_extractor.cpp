@@ -16,9 +16,9 @@
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
-#include "hcmsn/util/precision.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
+#include "hcmsn/util/precision.h"
 #include "hcmsn/util/progress.h"
 
 namespace hcmsn::features {

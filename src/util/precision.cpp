@@ -84,6 +84,8 @@ AutocastGuard::~AutocastGuard() {
   set_dtype(device_type_, previous_dtype_);
 }
 
-bool autocast_enabled(torch::DeviceType device_type) { return is_enabled(device_type); }
+bool autocast_enabled(torch::DeviceType device_type) {
+  return is_enabled(device_type);
+}
 
 }  // namespace hcmsn::util

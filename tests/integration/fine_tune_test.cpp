@@ -290,8 +290,7 @@ TEST_F(FineTune, EveryCommandThatRunsANetworkRefusesCudaWithoutIt) {
 // float32 ones row by row; fine-tuning runs under it without saving it in the run.
 TEST_F(FineTune, Bf16ExtractionAndTraining) {
   const std::string extract = "--threads 2 extract --quiet --layout generic --root '" + data() +
-                              "' --backbone mobilenet_v2 --weights '" + weights() +
-                              "' --out '";
+                              "' --backbone mobilenet_v2 --weights '" + weights() + "' --out '";
   ASSERT_EQ(test::run_cli(extract + path("fp32.cache") + "'").exit_code, 0);
   ASSERT_EQ(test::run_cli(extract + path("bf16.cache") + "' --precision bf16").exit_code, 0);
   const auto fp32 = data::load_feature_cache(path("fp32.cache"));

@@ -58,8 +58,12 @@ TEST(Precision, GuardScopesAutocastAndRestoresIt) {
 TEST(Precision, Bf16BackboneStepFollowsTheFloat32Step) {
   torch::manual_seed(3);
   auto backbone = vision::make_backbone("mobilenet_v2");
-  const auto options = model::HCMSNModelOptions(3).in_dim(backbone->out_dim()).hidden(32).dim(8)
-                           .sem_dim(6).dropout(0.0);
+  const auto options = model::HCMSNModelOptions(3)
+                           .in_dim(backbone->out_dim())
+                           .hidden(32)
+                           .dim(8)
+                           .sem_dim(6)
+                           .dropout(0.0);
   model::RetrievalNetwork network(options, backbone);
   network->train();
   // Frozen BatchNorm, as the shared weights need: eval-mode statistics, so both passes see the
