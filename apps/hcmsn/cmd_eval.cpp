@@ -14,6 +14,7 @@
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/log.h"
 #include "output_flags.h"
 #include "result_output.h"
@@ -37,6 +38,7 @@ int run_eval(const EvalCommandOptions& o) {
   eval.ks = o.output.ks;
   eval.protocol = metrics::Protocol::parse(o.protocol);
   eval.progress = !o.selection.quiet;
+  eval.device = util::parse_device(o.selection.device);
   emit_result(train::evaluate_split(split, eval), o.output);
   return 0;
 }

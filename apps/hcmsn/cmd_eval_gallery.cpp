@@ -11,6 +11,7 @@
 #include "hcmsn/index/gallery_evaluation.h"
 #include "hcmsn/index/sketch_search.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/log.h"
 #include "result_output.h"
 #include "sketch_flags.h"
@@ -55,6 +56,7 @@ int run_eval_gallery(const EvalGalleryOptions& o) {
   HCMSN_CHECK(o.memory_budget_mb > 0, "--memory-budget must be positive");
   eval.memory_budget_bytes = o.memory_budget_mb << 20;
   eval.progress = !o.quiet;
+  eval.device = util::parse_device(o.device);
   io::OutputGuard guard = result_output_guard(o.output);
   add_sketch_inputs(guard, o.index, o.run, o.sketches);
   guard.check();
