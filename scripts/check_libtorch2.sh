@@ -11,7 +11,9 @@ shift
 # LibTorch >= 2.10 requires C++20 (CMakeLists.txt switches the same way).
 std=c++17
 grep -q "C++20 or later compatible compiler is required" "$inc/ATen/ATen.h" 2>/dev/null && std=c++20
-flags=(-std=$std -fsyntax-only -fopenmp -D_GLIBCXX_USE_CXX11_ABI=1 -Iinclude -Itests
+# USE_DISTRIBUTED and USE_C10D_GLOO: what LibTorch's own CMake config (Caffe2Targets) defines.
+flags=(-std=$std -fsyntax-only -fopenmp -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_DISTRIBUTED
+       -DUSE_C10D_GLOO -Iinclude -Itests
        -isystem "$inc" -isystem "$inc/torch/csrc/api/include" $(pkg-config --cflags opencv4)
        -DHCMSN_FIXTURES_DIR='""' -DHCMSN_SHARED_DIR='""' -DHCMSN_CLI_PATH='""')
 export CHECK_FLAGS="${flags[*]}"

@@ -1,5 +1,6 @@
 #include "hcmsn/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -26,6 +27,10 @@ namespace hcmsn::train {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+
+double seconds_since(std::chrono::steady_clock::time_point begin) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+}
 
 uint64_t step_seed(uint64_t seed, int64_t global_step) {
   return util::mix64(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(global_step) + 1) >>
@@ -146,6 +151,33 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
       torch::optim::AdamOptions(t.disc_lr).betas(std::make_tuple(0.5, 0.999)));
 }
 
+void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> communicator) {
+  if (communicator) {
+    const int64_t classes = config_.trainer.sampler.classes_per_batch();
+    HCMSN_CHECK(classes % communicator->world_size() == 0, "--classes-per-batch ", classes,
+                " must be a multiple of the number of processes (", communicator->world_size(),
+                "): each process takes whole classes of the batch");
+  }
+  communicator_ = std::move(communicator);
+}
+
+torch::Tensor Trainer::shard(const torch::Tensor& rows) const {
+  if (!communicator_) return rows;
+  const auto labels = seen_.labels.index_select(0, rows);
+  const auto* r = rows.data_ptr<int64_t>();
+  const auto* y = labels.data_ptr<int64_t>();
+  std::vector<int64_t> order;  // the batch's classes in order of first appearance
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    auto at = std::find(order.begin(), order.end(), y[i]);
+    if (at == order.end()) at = order.insert(order.end(), y[i]);
+    if ((at - order.begin()) % communicator_->world_size() == communicator_->rank()) {
+      keep.push_back(r[i]);
+    }
+  }
+  return torch::tensor(keep, torch::kInt64);
+}
+
 Trainer::Batch Trainer::memory_batch(const torch::Tensor& rows) const {
   Batch batch;
   batch.inputs = seen_.inputs.index_select(0, rows);
@@ -184,17 +216,29 @@ nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t to
     const auto w_y = model::class_embeddings_of(class_embeddings_.to(out.s.dtype()), labels);
     const auto d_loss = model::discriminator_loss(network_->hcmsn()->discriminator(), w_y, out.s);
     d_loss.backward();
+    if (communicator_) {
+      const auto begin = std::chrono::steady_clock::now();
+      distributed::average_gradients(*communicator_, network_->discriminator_parameters());
+      communication_seconds_ += seconds_since(begin);
+    }
     discriminator_opt_->step();
     record["disc"] = d_loss.item<double>();
   }
   generator_opt_->zero_grad();
   const auto terms =
       model::total_loss(*network_->hcmsn(), out, labels, modality, class_embeddings_, config_.loss);
-  const double total = terms.total.item<double>();
+  double total = terms.total.item<double>();
+  // Every rank sees the same verdict, so none waits for a rank that stopped.
+  if (communicator_) total = communicator_->average(total);
   HCMSN_CHECK(std::isfinite(total), "training diverged at step ", global_step,
               " (loss is not finite); lower --lr or raise --grad-clip; the last checkpoint is "
               "unchanged");
   terms.total.backward();
+  if (communicator_) {
+    const auto begin = std::chrono::steady_clock::now();
+    distributed::average_gradients(*communicator_, network_->generator_parameters());
+    communication_seconds_ += seconds_since(begin);
+  }
   if (t.grad_clip > 0) {
     // Clipping folded into the update pass (the same factor clip_grad_norm_ would apply).
     generator_opt_->step_scaled(
@@ -210,6 +254,18 @@ nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t to
   add_term(record, "triplet", terms.triplet);
   add_term(record, "kd", terms.kd);
   add_term(record, "bridge", terms.bridge);
+  if (communicator_) {
+    // The logged terms are the global batch's: the mean of the ranks' (equal shares).
+    std::vector<double> values;
+    for (auto it = record.begin(); it != record.end(); ++it) {
+      values.push_back(it.value().get<double>());
+    }
+    auto tensor = torch::tensor(values, torch::kFloat64);
+    communicator_->average(std::vector<torch::Tensor>{tensor});
+    int64_t i = 0;
+    for (auto it = record.begin(); it != record.end(); ++it)
+      it.value() = tensor[i++].item<double>();
+  }
   return record;
 }
 
@@ -259,6 +315,7 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
 }
 
 void Trainer::save_last(const TrainerState& state) {
+  if (!is_main()) return;
   save_checkpoint(last_checkpoint_path(run_dir_), state, *network_, generator_opt_.get(),
                   discriminator_opt_.get());
 }
@@ -282,6 +339,11 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
     record["data_wait_share"] = seconds > 0 ? data_wait_seconds_ / seconds : 0.0;
     record["unreadable_items"] = unreadable_items_;
   }
+  if (communicator_) {
+    // Data parallelism: the share of the epoch this rank spent averaging gradients.
+    record["processes"] = communicator_->world_size();
+    record["allreduce_share"] = seconds > 0 ? communication_seconds_ / seconds : 0.0;
+  }
   record["curvature"] = network_->hcmsn()->curvature().value();
   record["best"] = false;
   const bool evaluate =
@@ -297,6 +359,7 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
     }
   }
   state.history.push_back(record);
+  if (!is_main()) return record;
   std::string lines;
   for (const auto& r : state.history) lines += r.dump() + "\n";
   util::write_file_atomic(log_path(run_dir_), lines);
@@ -319,7 +382,7 @@ TrainResult Trainer::train(bool resume) {
     util::log_info("resuming {} at epoch {}, step {} (global step {})", run_dir_, state.epoch + 1,
                    state.step_in_epoch, state.global_step);
   } else {
-    write_run_config(run_dir_, config_);
+    if (is_main()) write_run_config(run_dir_, config_);
     if (t.eval_every > 0) {
       // Where the untrained network stands, so the log shows what training added.
       state.epoch0 = std::get<1>(evaluate_held_out());
@@ -341,7 +404,7 @@ TrainResult Trainer::train(bool resume) {
     if (seen_.is_streamed()) {
       std::vector<std::vector<int64_t>> rest;
       for (int64_t k = state.step_in_epoch; k < per_epoch; ++k) {
-        const auto& rows = batches[static_cast<size_t>(k)];
+        const auto rows = shard(batches[static_cast<size_t>(k)]);
         rest.emplace_back(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0));
         images_left += rows.size(0);
       }
@@ -360,6 +423,7 @@ TrainResult Trainer::train(bool resume) {
     int64_t samples = 0;
     data_wait_seconds_ = 0;
     unreadable_items_ = 0;
+    communication_seconds_ = 0;
     while (state.step_in_epoch < per_epoch) {
       if ((t.max_steps > 0 && state.global_step >= t.max_steps) || util::interrupt_requested()) {
         save_last(state);
@@ -381,13 +445,20 @@ TrainResult Trainer::train(bool resume) {
                  seen_.modality.index_select(0, rows), false};
         batch_size = static_cast<int64_t>(loaded->rows.size() + loaded->unreadable.size());
       } else {
-        const auto& rows = batches[static_cast<size_t>(state.step_in_epoch)];
+        const auto rows = shard(batches[static_cast<size_t>(state.step_in_epoch)]);
         batch = memory_batch(rows);
         batch_size = rows.size(0);
       }
       // A batch whose every item was unreadable still counts as a step: the schedule and the
       // seeds stay those of an uninterrupted run.
-      if (batch.labels.size(0) > 0) {
+      bool any_rows = batch.labels.size(0) > 0;
+      if (communicator_) {
+        // Collectives stay in step: a rank whose whole share was unreadable skips with the rest.
+        auto empty = torch::tensor({int64_t{any_rows ? 0 : 1}}, torch::kInt64);
+        communicator_->sum(empty);
+        any_rows = empty.item<int64_t>() == 0;
+      }
+      if (any_rows) {
         const auto losses = step(batch, state.global_step, total_steps_);
         for (auto it = losses.begin(); it != losses.end(); ++it) {
           state.epoch_sums[it.key()] =
@@ -395,7 +466,7 @@ TrainResult Trainer::train(bool resume) {
         }
         state.epoch_sums["steps"] = state.epoch_sums.value("steps", int64_t{0}) + 1;
       }
-      samples += batch.labels.size(0);
+      samples += batch.labels.size(0) * (communicator_ ? communicator_->world_size() : 1);
       ++state.step_in_epoch;
       ++state.global_step;
       bar.advance(prefetcher ? batch_size : 1);
@@ -428,7 +499,7 @@ TrainResult Trainer::train(bool resume) {
     save_last(state);
     if (epoch_callback_) epoch_callback_(record);
   }
-  if (t.eval_every == 0) {
+  if (t.eval_every == 0 && is_main()) {
     // No evaluation picked a best epoch: the final weights are the ones to use.
     save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);
   }

@@ -69,6 +69,50 @@ ChildProcess start_logged_process(const std::vector<std::string>& argv,
   return {pid};
 }
 
+ChildProcess start_process(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment) {
+  HCMSN_CHECK(!argv.empty(), "no program to start");
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& extra : environment) replaced |= extra.compare(0, name.size(), name) == 0;
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), environment.begin(), environment.end());
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, args.data(), envp.data());
+  HCMSN_CHECK(err == 0, "cannot start '", argv[0], "': ", std::strerror(err));
+  return {pid};
+}
+
+namespace {
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 128;
+}
+
+}  // namespace
+
+int poll_process(const ChildProcess& child) {
+  HCMSN_ASSERT(child.pid > 0, "polling a process that was not started");
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(child.pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  HCMSN_ASSERT(r >= 0, "waitpid(", child.pid, ") failed: ", std::strerror(errno));
+  return r == 0 ? -1 : exit_code_of(status);
+}
+
 int wait_for_process(const ChildProcess& child) {
   HCMSN_ASSERT(child.pid > 0, "waiting for a process that was not started");
   int status = 0;
@@ -77,9 +121,7 @@ int wait_for_process(const ChildProcess& child) {
     r = ::waitpid(child.pid, &status, 0);
   } while (r < 0 && errno == EINTR);
   HCMSN_ASSERT(r == child.pid, "waitpid(", child.pid, ") failed: ", std::strerror(errno));
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 128;
+  return exit_code_of(status);
 }
 
 void terminate_process(const ChildProcess& child) {

@@ -30,6 +30,7 @@
 #include <string>
 #include <tuple>
 
+#include "hcmsn/distributed/communicator.h"
 #include "hcmsn/train/checkpoint.h"
 #include "hcmsn/train/fused_adam.h"
 #include "hcmsn/train/run_config.h"
@@ -56,6 +57,13 @@ class Trainer {
   TrainResult train(bool resume);
 
   model::RetrievalNetwork& network() { return network_; }
+  /// Data parallelism (issue 13): this process is one rank of `communicator`. Each step it takes
+  /// the batch's classes i with i mod world_size = rank (so --classes-per-batch must be a
+  /// multiple of world_size), and the gradients of D and of the generator are averaged over the
+  /// ranks before each update: with equal shares that is the gradient of the global batch, so
+  /// every rank keeps the same parameters as one process would (up to float rounding). Only
+  /// rank 0 writes config, log and checkpoints. Call before train().
+  void set_communicator(std::shared_ptr<distributed::Communicator> communicator);
   /// Called after every epoch with its log record (the demo draws its progress from it).
   void on_epoch_end(std::function<void(const nlohmann::json&)> callback) {
     epoch_callback_ = std::move(callback);
@@ -68,6 +76,9 @@ class Trainer {
     /// In-memory images still to be augmented inside the step (streamed ones come augmented).
     bool augment_in_step = false;
   };
+  /// This rank's share of a global batch's rows (all of them without a communicator).
+  torch::Tensor shard(const torch::Tensor& rows) const;
+  bool is_main() const { return !communicator_ || communicator_->is_main(); }
   /// The batch of `rows` from memory.
   Batch memory_batch(const torch::Tensor& rows) const;
   /// One optimisation step on `batch`; returns the step's loss terms.
@@ -98,6 +109,8 @@ class Trainer {
   /// The epoch's streaming figures: seconds the step waited for data, unreadable items.
   double data_wait_seconds_ = 0;
   int64_t unreadable_items_ = 0;
+  std::shared_ptr<distributed::Communicator> communicator_;
+  double communication_seconds_ = 0;  // this epoch's gradient averaging
 };
 
 }  // namespace hcmsn::train

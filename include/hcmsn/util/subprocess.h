@@ -21,6 +21,16 @@ struct ChildProcess {
 ChildProcess start_logged_process(const std::vector<std::string>& argv,
                                   const std::string& log_path);
 
+/// Starts `argv` with this process's stdin, stdout and stderr and its environment plus
+/// `environment` ("NAME=VALUE" entries, replacing variables of the same name). The child is in
+/// this process's group, so a Ctrl-C at the terminal reaches it too. Throws hcmsn::Error when
+/// it cannot be started.
+ChildProcess start_process(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment);
+
+/// The child's exit code (as wait_for_process) when it has ended, else -1; does not block.
+int poll_process(const ChildProcess& child);
+
 /// Waits for the child to end; returns its exit code, or 128 + the signal that ended it (the
 /// shell's convention).
 int wait_for_process(const ChildProcess& child);

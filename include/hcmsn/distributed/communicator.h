@@ -1,0 +1,78 @@
+// Data parallelism on LibTorch's own distributed engine (issue 13): c10d's TCPStore for the
+// rendezvous and ProcessGroupGloo for the collectives (CPU tensors; Debian's libtorch-dev ships
+// both). Processes find each other the way torchrun starts them: RANK, WORLD_SIZE, LOCAL_RANK,
+// MASTER_ADDR and MASTER_PORT in the environment (launch_environment()).
+//
+// Contract: every rank calls the same collectives in the same order with tensors of the same
+// shapes and dtypes; a rank that dies or stops answering makes the others' next collective fail
+// with hcmsn::Error within `timeout`, never hang.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hcmsn::distributed {
+
+/// Where this process stands in a launch: rank 0 of 1 when the variables are absent.
+struct LaunchEnvironment {
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  int64_t local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 29500;
+};
+
+/// Reads torchrun's variables. WORLD_SIZE absent: a single process. Throws hcmsn::Error naming
+/// the variable when one is malformed or inconsistent (RANK outside [0, WORLD_SIZE), ...).
+LaunchEnvironment launch_environment();
+
+struct CommunicatorOptions {
+  /// How long a collective (or the rendezvous) waits for the other ranks before it fails.
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  /// Gradients are averaged in flat buckets of at most this many bytes (one all-reduce each).
+  int64_t bucket_bytes = int64_t{16} << 20;
+};
+
+class Communicator {
+ public:
+  /// Joins the group (rank 0 serves the TCPStore on MASTER_ADDR:MASTER_PORT). world_size must be
+  /// at least 2. Throws hcmsn::Error when the rendezvous fails or times out.
+  Communicator(const LaunchEnvironment& environment, CommunicatorOptions options = {});
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int64_t rank() const { return environment_.rank; }
+  int64_t world_size() const { return environment_.world_size; }
+  bool is_main() const { return environment_.rank == 0; }
+
+  /// Replaces each tensor by its mean over the ranks, in place. Tensors are float32 or float64
+  /// CPU tensors (any shapes); they are packed into buckets of `bucket_bytes`, so a model's
+  /// gradients take a few calls, not one per tensor.
+  void average(const std::vector<torch::Tensor>& tensors);
+  /// The mean of `value` over the ranks.
+  double average(double value);
+  /// The sum over the ranks of an int64 vector (e.g. flags), in place.
+  void sum(torch::Tensor& values);
+  void barrier();
+
+ private:
+  void all_reduce(torch::Tensor& flat);
+
+  LaunchEnvironment environment_;
+  CommunicatorOptions options_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Averages the gradients of `parameters` over the ranks. A parameter whose gradient is
+/// undefined on every rank stays undefined (as in one process, where the optimiser skips it);
+/// one defined on some rank only gets zeros on the others before averaging.
+void average_gradients(Communicator& communicator, const std::vector<torch::Tensor>& parameters);
+
+}  // namespace hcmsn::distributed

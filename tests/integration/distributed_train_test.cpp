@@ -1,0 +1,135 @@
+// Data-parallel training on c10d (issue 13), with 2 processes on loopback: `train --nproc 2`
+// ends with the parameters of one process trained on the same global batches (dropout off), to
+// 1e-5; a run stopped under 2 ranks resumes in 1 process and one stopped in 1 process resumes
+// under 2, both ending where the uninterrupted run does; a rank whose partner never comes stops
+// with an error within --dist-timeout; misuse is refused with a message.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "hcmsn/data/feature_cache.h"
+#include "hcmsn/distributed/launcher.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
+#include "hcmsn/train/run_loader.h"
+#include "support/test_support.h"
+
+namespace hcmsn {
+namespace {
+
+class DistributedTrain : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::temp_dir("distributed_train"));
+    torch::manual_seed(5);
+    const int64_t classes = 12, per = 8, dim = 24, sem = 6;
+    const auto semantics = torch::randn({classes, sem});
+    const auto lift = torch::randn({sem, dim});
+    data::FeatureCache cache;
+    std::vector<int64_t> labels, modality;
+    for (int64_t c = 0; c < classes; ++c) {
+      cache.class_names.push_back("class_" + std::to_string(c));
+      for (int64_t i = 0; i < 2 * per; ++i) {
+        labels.push_back(c);
+        modality.push_back(i % 2);
+        cache.item_ids.push_back("c" + std::to_string(c) + "_" + std::to_string(i));
+      }
+    }
+    cache.labels = torch::tensor(labels, torch::kInt64);
+    cache.modality = torch::tensor(modality, torch::kInt64);
+    cache.features = (semantics.index_select(0, cache.labels).mm(lift) +
+                      0.3 * torch::randn({classes * 2 * per, dim}))
+                         .contiguous();
+    data::save_feature_cache(path("features.hfc"), cache);
+    io::write_npy(path("semantics.npy"), semantics);
+    io::write_labels(path("classes.txt"), cache.class_names);
+    io::write_labels(path("unseen.txt"), {"class_9", "class_10", "class_11"});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string path(const std::string& name) { return *dir_ + "/" + name; }
+  // Dropout off: its masks would differ between a rank's share and the whole batch.
+  static std::string train_args(const std::string& run, const std::string& extra,
+                                int classes_per_batch = 4) {
+    return "--threads 1 --log-level warn train --quiet --features '" + path("features.hfc") +
+           "' --semantics '" + path("semantics.npy") + "' --semantics-classes '" +
+           path("classes.txt") + "' --unseen '" + path("unseen.txt") + "' --out '" + run +
+           "' --dim 16 --hidden 32 --epochs 2 --batches-per-epoch 4 "
+           "--classes-per-batch " +
+           std::to_string(classes_per_batch) + " --per-class 2 --dropout 0 --eval-every 0 " + extra;
+  }
+  static double max_difference(const std::string& a, const std::string& b) {
+    const auto x = train::load_run(a, "last");
+    const auto y = train::load_run(b, "last");
+    const auto theirs = y.network->named_parameters();
+    double worst = 0;
+    for (const auto& p : x.network->named_parameters()) {
+      worst = std::max(worst, (p.value() - theirs[p.key()]).abs().max().item<double>());
+    }
+    return worst;
+  }
+  static std::string* dir_;
+};
+std::string* DistributedTrain::dir_ = nullptr;
+
+TEST_F(DistributedTrain, TwoRanksEqualOneProcessAndResumeAcrossWorldSizes) {
+  ASSERT_EQ(test::run_cli(train_args(path("one"), "")).exit_code, 0);
+  const auto two = test::run_cli(train_args(path("two"), "--nproc 2"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const double two_vs_one = max_difference(path("one"), path("two"));
+  EXPECT_LT(two_vs_one, 1e-5);
+  EXPECT_GT(two_vs_one, 0.0);  // two processes really ran: sums in another order
+
+  // Stopped under 2 ranks, finished in 1; stopped in 1, finished under 2.
+  ASSERT_EQ(test::run_cli(train_args(path("2to1"), "--nproc 2 --max-steps 3")).exit_code, 0);
+  ASSERT_EQ(test::run_cli("--threads 1 --log-level warn train --quiet --resume --out '" +
+                          path("2to1") + "'")
+                .exit_code,
+            0);
+  EXPECT_LT(max_difference(path("one"), path("2to1")), 1e-5);
+  ASSERT_EQ(test::run_cli(train_args(path("1to2"), "--max-steps 5")).exit_code, 0);
+  const auto resumed = test::run_cli("--threads 1 --log-level warn train --quiet --resume --out '" +
+                                     path("1to2") + "' --nproc 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_LT(max_difference(path("one"), path("1to2")), 1e-5);
+}
+
+TEST_F(DistributedTrain, AMissingRankEndsTheOtherWithinTheTimeout) {
+  // Rank 0 of 2 alone: the rendezvous never completes.
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "0", 1);
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  setenv("MASTER_PORT", std::to_string(distributed::free_port()).c_str(), 1);
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = test::run_cli(train_args(path("alone"), "--dist-timeout 3"));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Under torchrun's variables, --nproc is refused.
+  const auto nested = test::run_cli(train_args(path("nested"), "--nproc 2"));
+  for (const char* name : {"WORLD_SIZE", "RANK", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(name);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(test::contains(r.output, "rank 0 of 2 could not join")) << r.output;
+  EXPECT_LT(seconds, 60.0);
+  EXPECT_FALSE(std::filesystem::exists(path("alone/last.ckpt")));
+  EXPECT_EQ(nested.exit_code, 1) << nested.output;
+  EXPECT_TRUE(test::contains(nested.output, "use one launcher")) << nested.output;
+}
+
+TEST_F(DistributedTrain, MisuseIsRefused) {
+  // 3 classes per batch cannot be split evenly over 2 ranks.
+  auto r = test::run_cli(train_args(path("odd"), "--nproc 2", 3));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(test::contains(r.output, "must be a multiple of the number of processes"))
+      << r.output;
+  EXPECT_TRUE(test::contains(r.output, "rank")) << r.output;  // the launcher names the rank
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("RANK", "2", 1);
+  r = test::run_cli(train_args(path("badrank"), ""));
+  unsetenv("WORLD_SIZE");
+  unsetenv("RANK");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "RANK=2 lies outside")) << r.output;
+}
+
+}  // namespace
+}  // namespace hcmsn
