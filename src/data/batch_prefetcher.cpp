@@ -23,8 +23,10 @@ uint64_t item_seed(uint64_t seed, int64_t index, int64_t position) {
 
 BatchPrefetcher::BatchPrefetcher(std::vector<std::vector<int64_t>> batches, int64_t first_index,
                                  ItemLoader load, int64_t image_size, uint64_t seed,
-                                 PrefetchOptions options)
+                                 PrefetchOptions options,
+                                 std::vector<std::vector<int64_t>> positions)
     : batches_(std::move(batches)),
+      positions_(std::move(positions)),
       first_index_(first_index),
       load_(std::move(load)),
       image_size_(image_size),
@@ -35,6 +37,12 @@ BatchPrefetcher::BatchPrefetcher(std::vector<std::vector<int64_t>> batches, int6
   HCMSN_CHECK(options_.workers >= 0, "the number of loader workers must be ≥ 0, got ",
               options_.workers);
   HCMSN_CHECK(static_cast<bool>(load_), "the batch prefetcher needs an item loader");
+  HCMSN_CHECK(positions_.empty() || positions_.size() == batches_.size(),
+              "positions must be given for every batch or for none");
+  for (size_t i = 0; i < positions_.size(); ++i) {
+    HCMSN_CHECK(positions_[i].size() == batches_[i].size(), "batch ", i, " has ",
+                batches_[i].size(), " rows but ", positions_[i].size(), " positions");
+  }
   for (int64_t w = 0; w < options_.workers; ++w) workers_.emplace_back([this] { work(); });
 }
 
@@ -57,7 +65,9 @@ LoadedBatch BatchPrefetcher::load_batch(int64_t position) const {
   for (size_t i = 0; i < rows.size(); ++i) {
     torch::Tensor image;
     try {
-      image = load_(rows[i], item_seed(seed_, batch.index, static_cast<int64_t>(i)));
+      const int64_t place = positions_.empty() ? static_cast<int64_t>(i)
+                                               : positions_[static_cast<size_t>(position)][i];
+      image = load_(rows[i], item_seed(seed_, batch.index, place));
     } catch (const std::exception& e) {
       batch.unreadable.emplace_back(rows[i], e.what());
       continue;

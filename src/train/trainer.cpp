@@ -161,8 +161,12 @@ void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> commun
   communicator_ = std::move(communicator);
 }
 
-torch::Tensor Trainer::shard(const torch::Tensor& rows) const {
-  if (!communicator_) return rows;
+Trainer::Share Trainer::shard(const torch::Tensor& rows) const {
+  std::vector<int64_t> positions;
+  if (!communicator_) {
+    for (int64_t i = 0; i < rows.size(0); ++i) positions.push_back(i);
+    return {rows, positions};
+  }
   const auto labels = seen_.labels.index_select(0, rows);
   const auto* r = rows.data_ptr<int64_t>();
   const auto* y = labels.data_ptr<int64_t>();
@@ -173,9 +177,10 @@ torch::Tensor Trainer::shard(const torch::Tensor& rows) const {
     if (at == order.end()) at = order.insert(order.end(), y[i]);
     if ((at - order.begin()) % communicator_->world_size() == communicator_->rank()) {
       keep.push_back(r[i]);
+      positions.push_back(i);
     }
   }
-  return torch::tensor(keep, torch::kInt64);
+  return {torch::tensor(keep, torch::kInt64), positions};
 }
 
 Trainer::Batch Trainer::memory_batch(const torch::Tensor& rows) const {
@@ -402,10 +407,12 @@ TrainResult Trainer::train(bool resume) {
     std::unique_ptr<data::BatchPrefetcher> prefetcher;
     int64_t images_left = 0;
     if (seen_.is_streamed()) {
-      std::vector<std::vector<int64_t>> rest;
+      std::vector<std::vector<int64_t>> rest, places;
       for (int64_t k = state.step_in_epoch; k < per_epoch; ++k) {
-        const auto rows = shard(batches[static_cast<size_t>(k)]);
+        const auto share = shard(batches[static_cast<size_t>(k)]);
+        const auto& rows = share.rows;
         rest.emplace_back(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0));
+        places.push_back(share.positions);
         images_left += rows.size(0);
       }
       const bool augment = t.augment;
@@ -414,7 +421,7 @@ TrainResult Trainer::train(bool resume) {
           [this, augment](int64_t row, uint64_t seed) {
             return seen_.source->load(seen_.items[static_cast<size_t>(row)], augment, seed);
           },
-          seen_.source->pixels.size, t.seed, seen_.source->prefetch);
+          seen_.source->pixels.size, t.seed, seen_.source->prefetch, std::move(places));
     }
     util::Progress bar(prefetcher ? images_left : per_epoch - state.step_in_epoch,
                        {fmt::format("epoch {}/{}", state.epoch + 1, t.epochs),
@@ -445,7 +452,7 @@ TrainResult Trainer::train(bool resume) {
                  seen_.modality.index_select(0, rows), false};
         batch_size = static_cast<int64_t>(loaded->rows.size() + loaded->unreadable.size());
       } else {
-        const auto rows = shard(batches[static_cast<size_t>(state.step_in_epoch)]);
+        const auto rows = shard(batches[static_cast<size_t>(state.step_in_epoch)]).rows;
         batch = memory_batch(rows);
         batch_size = rows.size(0);
       }

@@ -62,10 +62,14 @@ uint64_t item_seed(uint64_t seed, int64_t index, int64_t position);
 
 class BatchPrefetcher {
  public:
-  /// `batches[i]` gets sequence index first_index + i. Throws hcmsn::Error on image_size < 1,
-  /// window < 1 or workers < 0.
+  /// `batches[i]` gets sequence index first_index + i. An item's seed is item_seed(seed, its
+  /// batch's index, its position), the position being `positions[i][j]` for batches[i][j] when
+  /// `positions` is given (a data-parallel rank's share keeps its places in the global batch,
+  /// so its pixels do not depend on the number of ranks), else j. Throws hcmsn::Error on
+  /// image_size < 1, window < 1, workers < 0 or positions not shaped like batches.
   BatchPrefetcher(std::vector<std::vector<int64_t>> batches, int64_t first_index, ItemLoader load,
-                  int64_t image_size, uint64_t seed, PrefetchOptions options = {});
+                  int64_t image_size, uint64_t seed, PrefetchOptions options = {},
+                  std::vector<std::vector<int64_t>> positions = {});
   /// Stops the workers (they finish the item at hand) and joins them.
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
@@ -84,6 +88,7 @@ class BatchPrefetcher {
   LoadedBatch load_batch(int64_t position) const;
 
   std::vector<std::vector<int64_t>> batches_;
+  std::vector<std::vector<int64_t>> positions_;
   int64_t first_index_;
   ItemLoader load_;
   int64_t image_size_;

@@ -76,8 +76,13 @@ class Trainer {
     /// In-memory images still to be augmented inside the step (streamed ones come augmented).
     bool augment_in_step = false;
   };
-  /// This rank's share of a global batch's rows (all of them without a communicator).
-  torch::Tensor shard(const torch::Tensor& rows) const;
+  /// This rank's share of a global batch's rows (all of them without a communicator), and
+  /// where each of them stands in the global batch.
+  struct Share {
+    torch::Tensor rows;
+    std::vector<int64_t> positions;
+  };
+  Share shard(const torch::Tensor& rows) const;
   bool is_main() const { return !communicator_ || communicator_->is_main(); }
   /// The batch of `rows` from memory.
   Batch memory_batch(const torch::Tensor& rows) const;
