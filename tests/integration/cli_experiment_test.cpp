@@ -15,6 +15,7 @@
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/util/atomic_file.h"
+#include "support/feature_fixture.h"
 #include "support/test_support.h"
 
 namespace hcmsn {
@@ -46,29 +47,14 @@ class CliExperiment : public ::testing::Test {
     dir_ = new std::string(test::temp_dir("cli_experiment"));
     // Class-structured features (semantics lifted to the feature space, plus noise), as in
     // CliTrain.TrainsOnAFeatureCache.
-    torch::manual_seed(5);
-    const int64_t classes = 8, per = 6, dim = 16, sem = 6;
-    const auto semantics = torch::randn({classes, sem});
-    const auto lift = torch::randn({sem, dim});
-    data::FeatureCache cache;
-    std::vector<int64_t> labels, modality;
-    for (int64_t c = 0; c < classes; ++c) {
-      cache.class_names.push_back("class_" + std::to_string(c));
-      for (int64_t i = 0; i < 2 * per; ++i) {
-        labels.push_back(c);
-        modality.push_back(i % 2);
-        cache.item_ids.push_back("c" + std::to_string(c) + "_" + std::to_string(i));
-      }
-    }
-    cache.labels = torch::tensor(labels, torch::kInt64);
-    cache.modality = torch::tensor(modality, torch::kInt64);
-    cache.features = (semantics.index_select(0, cache.labels).mm(lift) +
-                      1.5 * torch::randn({classes * 2 * per, dim}))
-                         .contiguous();
-    data::save_feature_cache(path("features.hfc"), cache);
-    io::write_npy(path("semantics.npy"), semantics);
-    io::write_labels(path("classes.txt"), cache.class_names);
-    io::write_labels(path("unseen.txt"), {"class_5", "class_6", "class_7"});
+    test::FeatureFixtureOptions features;
+    features.classes = 8;
+    features.per_modality = 6;
+    features.dim = 16;
+    features.noise = 1.5;
+    features.seed = 5;
+    features.unseen = {"class_5", "class_6", "class_7"};
+    test::write_feature_fixture(*dir_, features);
     util::write_file_atomic(path("grid.json"), grid_text());
     first_run_ = new test::CommandResult(run_experiment());
   }
@@ -315,8 +301,8 @@ TEST_F(CliExperiment, BadGridsAndFailingJobsEndWithAClearError) {
                          path("not_an_experiment") + "'");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "--force")) << r.output;
-  r = test::run_cli("experiment --grid '" + path("not_an_experiment/grid_in.json") +
-                    "' --out '" + path("not_an_experiment") + "' --force");
+  r = test::run_cli("experiment --grid '" + path("not_an_experiment/grid_in.json") + "' --out '" +
+                    path("not_an_experiment") + "' --force");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "--grid")) << r.output;
   EXPECT_EQ(util::read_file(path("not_an_experiment/notes.txt")), "mine\n");

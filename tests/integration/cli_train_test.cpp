@@ -10,6 +10,7 @@
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
+#include "support/feature_fixture.h"
 #include "support/test_support.h"
 
 namespace hcmsn {
@@ -153,35 +154,15 @@ TEST_F(CliTrain, MaxStepsStopsAndResumeFinishes) {
 
 // The frozen-backbone path: a feature cache in, the same run folder and eval out.
 TEST_F(CliTrain, TrainsOnAFeatureCache) {
-  torch::manual_seed(3);
-  const int64_t classes = 12, per = 10, dim = 24, sem = 6;
-  const auto semantics = torch::randn({classes, sem});
-  const auto lift = torch::randn({sem, dim});
-  data::FeatureCache cache;
-  std::vector<int64_t> labels, modality;
-  for (int64_t c = 0; c < classes; ++c) {
-    cache.class_names.push_back("class_" + std::to_string(c));
-    for (int64_t i = 0; i < 2 * per; ++i) {
-      labels.push_back(c);
-      modality.push_back(i % 2);
-      cache.item_ids.push_back("c" + std::to_string(c) + "_" + std::to_string(i));
-    }
-  }
-  cache.labels = torch::tensor(labels, torch::kInt64);
-  cache.modality = torch::tensor(modality, torch::kInt64);
-  cache.features = (semantics.index_select(0, cache.labels).mm(lift) +
-                    0.3 * torch::randn({classes * 2 * per, dim}))
-                       .contiguous();
-  data::save_feature_cache(path("features.hfc"), cache);
-  io::write_npy(path("feature_semantics.npy"), semantics);
-  io::write_labels(path("feature_classes.txt"), cache.class_names);
-  io::write_labels(path("feature_unseen.txt"), {"class_9", "class_10", "class_11"});
+  const int64_t per = 10, dim = 24, sem = 6;
+  const std::string features = path("features");
+  test::write_feature_fixture(features);  // 12 classes, 10 per modality, 24-d, 6-d semantics
 
   const std::string run = path("run_features");
-  auto r = test::run_cli("--log-level warn train --quiet --features '" + path("features.hfc") +
-                         "' --semantics '" + path("feature_semantics.npy") +
-                         "' --semantics-classes '" + path("feature_classes.txt") + "' --unseen '" +
-                         path("feature_unseen.txt") + "' --out '" + run +
+  auto r = test::run_cli("--log-level warn train --quiet --features '" + features +
+                         "/features.hfc" + "' --semantics '" + features + "/semantics.npy" +
+                         "' --semantics-classes '" + features + "/classes.txt" + "' --unseen '" +
+                         features + "/unseen.txt" + "' --out '" + run +
                          "' --dim 16 --hidden 32 --epochs 3 --classes-per-batch 4 --per-class 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto config = read_json(run + "/config.json");
@@ -195,10 +176,10 @@ TEST_F(CliTrain, TrainsOnAFeatureCache) {
   EXPECT_EQ(eval["num_queries"], 3 * per);
   EXPECT_EQ(eval["num_gallery"], 3 * per);
   // A feature cache cannot be combined with a backbone.
-  r = test::run_cli("train --quiet --features '" + path("features.hfc") + "' --semantics '" +
-                    path("feature_semantics.npy") + "' --semantics-classes '" +
-                    path("feature_classes.txt") + "' --unseen '" + path("feature_unseen.txt") +
-                    "' --out '" + path("run_features_cnn") + "' --backbone small-cnn");
+  r = test::run_cli("train --quiet --features '" + features + "/features.hfc" + "' --semantics '" +
+                    features + "/semantics.npy" + "' --semantics-classes '" + features +
+                    "/classes.txt" + "' --unseen '" + features + "/unseen.txt" + "' --out '" +
+                    path("run_features_cnn") + "' --backbone small-cnn");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(test::contains(r.output, "drop --backbone")) << r.output;
 }

@@ -8,13 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/distributed/launcher.h"
-#include "hcmsn/io/label_file.h"
-#include "hcmsn/io/npy.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/vision/pretrained.h"
+#include "support/feature_fixture.h"
 #include "support/test_support.h"
 
 namespace hcmsn {
@@ -24,29 +22,10 @@ class DistributedTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(test::temp_dir("distributed_train"));
-    torch::manual_seed(5);
-    const int64_t classes = 12, per = 8, dim = 24, sem = 6;
-    const auto semantics = torch::randn({classes, sem});
-    const auto lift = torch::randn({sem, dim});
-    data::FeatureCache cache;
-    std::vector<int64_t> labels, modality;
-    for (int64_t c = 0; c < classes; ++c) {
-      cache.class_names.push_back("class_" + std::to_string(c));
-      for (int64_t i = 0; i < 2 * per; ++i) {
-        labels.push_back(c);
-        modality.push_back(i % 2);
-        cache.item_ids.push_back("c" + std::to_string(c) + "_" + std::to_string(i));
-      }
-    }
-    cache.labels = torch::tensor(labels, torch::kInt64);
-    cache.modality = torch::tensor(modality, torch::kInt64);
-    cache.features = (semantics.index_select(0, cache.labels).mm(lift) +
-                      0.3 * torch::randn({classes * 2 * per, dim}))
-                         .contiguous();
-    data::save_feature_cache(path("features.hfc"), cache);
-    io::write_npy(path("semantics.npy"), semantics);
-    io::write_labels(path("classes.txt"), cache.class_names);
-    io::write_labels(path("unseen.txt"), {"class_9", "class_10", "class_11"});
+    test::FeatureFixtureOptions features;
+    features.per_modality = 8;
+    features.seed = 5;
+    test::write_feature_fixture(*dir_, features);
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
