@@ -25,10 +25,15 @@ torch::Tensor load_item_pixels(const DatasetItem& item, const ItemPixelOptions& 
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     return random_resized_crop(image, options.size, options.augment_options, generator);
   }
+  return eval_item_pixels(image, options.size, options.resize_mode);
+}
+
+torch::Tensor eval_item_pixels(const torch::Tensor& image, int64_t size,
+                               const std::string& resize_mode) {
   TransformOptions transform;
-  transform.mode = options.resize_mode;
-  transform.size = options.size;
-  transform.resize_to = options.resize_mode == "crop" ? options.size * 8 / 7 : options.size;
+  transform.mode = resize_mode;
+  transform.size = size;
+  transform.resize_to = resize_mode == "crop" ? size * 8 / 7 : size;
   return eval_resize(image, transform);
 }
 

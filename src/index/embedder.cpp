@@ -9,6 +9,7 @@
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/image_folder.h"
+#include "hcmsn/data/item_pixels.h"
 #include "hcmsn/data/transforms.h"
 #include "hcmsn/features/feature_extractor.h"
 #include "hcmsn/io/checked_file.h"
@@ -73,8 +74,11 @@ struct Embedder::State {
   // Feature runs: the pretrained backbone in front of the network, and its preprocessing.
   std::shared_ptr<model::BackboneImpl> backbone;
   data::TransformOptions transform;
-  // Image runs: the square input size of the network's own backbone.
+  // Image runs: the square input size of the network's own backbone, and for runs trained on a
+  // streamed dataset its resize mode (their pixels are data::eval_item_pixels'); empty: the
+  // decode-time resize of image-folder runs (data::resize_square).
   int64_t image_size = 0;
+  std::string dataset_resize;
   data::RenderOptions render;
   double curvature = 0.0;
   int64_t dim = 0;
@@ -93,10 +97,14 @@ namespace {
 json input_of(const train::RunConfig& config, const std::string& run_dir) {
   if (config.backbone.kind != "none") {
     // A run trained on a streamed dataset rasterised its drawings its own way.
-    return {{"kind", "images"},
-            {"image_size", config.backbone.input.image_size},
-            {"render", render_to_json(config.data.kind == "dataset" ? config.data.render
-                                                                    : data::RenderOptions{})}};
+    json input = {
+        {"kind", "images"},
+        {"image_size", config.backbone.input.image_size},
+        {"render", render_to_json(config.data.kind == "dataset" ? config.data.render
+                                                                : data::RenderOptions{})}};
+    // Streamed runs saw their images resized as data::eval_item_pixels does; queries must too.
+    if (config.data.kind == "dataset") input["resize"] = data::ItemPixelOptions{}.resize_mode;
+    return input;
   }
   HCMSN_CHECK(config.data.kind == "features", "run '", run_dir,
               "' has neither a backbone nor a feature cache to embed with");
@@ -152,6 +160,7 @@ std::unique_ptr<Embedder::State> load_state(const std::string& run_dir,
     state->transform.std = state->backbone->input_options().std;
   } else {
     state->image_size = input.at("image_size").get<int64_t>();
+    state->dataset_resize = input.value("resize", "");
   }
   return state;
 }
@@ -232,7 +241,9 @@ torch::Tensor Embedder::embed_images(const std::vector<torch::Tensor>& images,
                     image.scalar_type() == torch::kUInt8,
                 "expected uint8 (3, H, W) RGB images, got ", image.sizes());
     pixels[i] = state_->backbone ? data::eval_resize(image, state_->transform)
-                                 : data::resize_square(image, state_->image_size);
+                : state_->dataset_resize.empty()
+                    ? data::resize_square(image, state_->image_size)
+                    : data::eval_item_pixels(image, state_->image_size, state_->dataset_resize);
   }
   torch::NoGradGuard no_grad;
   torch::Tensor input = torch::stack(pixels).to(state_->device);

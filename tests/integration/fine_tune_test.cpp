@@ -8,10 +8,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "hcmsn/data/batch_prefetcher.h"
 #include "hcmsn/data/feature_cache.h"
+#include "hcmsn/index/gallery.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/model/losses.h"
 #include "hcmsn/train/balanced_sampler.h"
@@ -332,6 +336,65 @@ TEST_F(FineTune, Bf16ExtractionAndTraining) {
   const auto bad = test::run_cli(train_args(path("run_fp16"), "--precision fp16"));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_TRUE(test::contains(bad.output, "--precision")) << bad.output;
+}
+
+// A fine-tuned run is a run like any other: eval equals metrics on embed's export, the gallery
+// index holds embed's photo rows, and query ranks that gallery.
+TEST_F(FineTune, EveryRunCommandTakesAFineTunedRun) {
+  const std::string run = path("run_commands");
+  ASSERT_EQ(test::run_cli(train_args(run, "--epochs 1 --max-steps 2 --eval-every 0")).exit_code, 0);
+  auto r = test::run_cli("eval --quiet --run '" + run + "' --checkpoint last --json '" +
+                         path("commands_eval.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_cli("embed --quiet --run '" + run + "' --checkpoint last --out '" +
+                    path("commands_emb") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream info_in(path("commands_emb/embedding.json"));
+  const auto info = nlohmann::json::parse(info_in);
+  char curvature[64];
+  std::snprintf(curvature, sizeof curvature, "%.17g", info["curvature"].get<double>());
+  const std::string emb = path("commands_emb");
+  r = test::run_cli("metrics --quiet --queries '" + emb + "/queries.npy' --query-labels '" + emb +
+                    "/query_labels.txt' --gallery '" + emb + "/gallery.npy' --gallery-labels '" +
+                    emb + "/gallery_labels.txt' --curvature " + curvature + " --json '" +
+                    path("commands_metrics.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream eval_in(path("commands_eval.json")), metrics_in(path("commands_metrics.json"));
+  const auto eval = nlohmann::json::parse(eval_in);
+  const auto metrics = nlohmann::json::parse(metrics_in);
+  EXPECT_EQ(eval["map_all"], metrics["map_all"]);
+  EXPECT_EQ(eval["num_queries"], metrics["num_queries"]);
+
+  const std::string gallery = path("commands.hgal");
+  r = test::run_cli("index --quiet --run '" + run + "' --checkpoint last --photos '" + data() +
+                    "/photo' --out '" + gallery + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const index::Gallery g = index::load_gallery(gallery);
+  std::map<std::string, int64_t> row_of;
+  for (int64_t i = 0; i < g.size(); ++i) {
+    row_of[fs::weakly_canonical(g.entries[static_cast<size_t>(i)].path).string()] = i;
+  }
+  const torch::Tensor exported = io::read_npy(emb + "/gallery.npy").to(torch::kFloat32);
+  const auto ids = io::read_labels(emb + "/gallery_ids.txt");
+  ASSERT_FALSE(ids.empty());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    // A streamed run's item ids are paths relative to the dataset's root.
+    const auto it = row_of.find(fs::weakly_canonical(fs::path(data()) / ids[i]).string());
+    ASSERT_NE(it, row_of.end()) << ids[i];
+    EXPECT_TRUE(
+        torch::allclose(g.embeddings[it->second], exported[static_cast<int64_t>(i)], 1e-4, 1e-5))
+        << ids[i];
+  }
+  std::string sketch;
+  for (const auto& e : fs::recursive_directory_iterator(data() + "/sketch")) {
+    if (e.is_regular_file()) sketch = e.path().string();
+  }
+  r = test::run_cli("query --index '" + gallery + "' -k 3 --json - '" + sketch + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  ASSERT_EQ(out["results"].size(), 3u);
+  EXPECT_LE(out["results"][0]["distance"].get<double>(),
+            out["results"][2]["distance"].get<double>());
 }
 
 TEST_F(FineTune, MisuseGetsAClearError) {

@@ -31,6 +31,12 @@ struct ItemPixelOptions {
 torch::Tensor decode_item(const DatasetItem& item, const RenderOptions& render,
                           DrawingReader& drawings);
 
+/// A decoded image resized for evaluation as a streamed dataset's items are ("squash" or
+/// "crop", TransformOptions::mode): uint8 (3, size, size). The embedder of a run trained on a
+/// streamed dataset resizes query sketches and gallery photos with it too.
+torch::Tensor eval_item_pixels(const torch::Tensor& image, int64_t size,
+                               const std::string& resize_mode);
+
 /// Throws hcmsn::Error naming the item when it cannot be read (missing or corrupt file, bad
 /// drawing); `drawings` serves the .ndjson records.
 torch::Tensor load_item_pixels(const DatasetItem& item, const ItemPixelOptions& options,
