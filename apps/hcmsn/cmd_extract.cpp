@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "dataset_flags.h"
 #include "device_flag.h"
+#include "distributed_flags.h"
 #include "hcmsn/data/dataset.h"
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/features/feature_extractor.h"
@@ -37,6 +38,7 @@ struct ExtractCommandOptions {
   bool force = false;
   std::string stats_json;
   features::ExtractOptions extract;
+  DistributedFlags distributed;  // --nproc, --dist-timeout: sharded extraction
 };
 
 // Path, size and CRC-32: enough to tell weights apart in the resume fingerprint and the meta.
@@ -51,6 +53,9 @@ std::string weights_id(const std::string& path) {
 int run_extract(ExtractCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the output feature cache with --out");
   HCMSN_CHECK(!o.weights.empty(), "give the backbone's weights with --weights");
+  if (const auto code = launch_if_asked(o.distributed)) return *code;
+  const auto group = join_if_launched(o.distributed, o.quiet);
+  o.extract.communicator = group.get();
   util::install_interrupt_handler();
   const data::Dataset dataset = data::build_dataset(o.spec);
   o.extract.work_dir = o.no_resume ? "" : o.out + ".partial";
@@ -64,6 +69,7 @@ int run_extract(ExtractCommandOptions& o) {
               io::OutputKind::owned_folder("fingerprint.json"))
       .output_or_stdout("--stats-json", o.stats_json, io::OutputKind::json())
       .check();
+  if (group) group->barrier();  // every rank has checked the outputs before rank 0 writes any
   const data::DatasetSummary summary = data::summarize(dataset);
   if (!o.quiet) std::cerr << summary.to_table() << std::flush;
 
@@ -89,6 +95,7 @@ int run_extract(ExtractCommandOptions& o) {
                  dataset.items.size(), o.extract.work_dir.c_str());
     return 130;
   }
+  if (!result.has_cache) return 0;  // a sharded extraction's other ranks: rank 0 writes
   data::save_feature_cache(o.out, result.cache);
   if (!result.unreadable.empty()) {
     std::string list;
@@ -149,6 +156,7 @@ void add_extract_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet", o->quiet, "no summary table and no progress bar");
   add_device_option(cmd, o->extract.device);
   add_precision_option(cmd, o->extract.precision);
+  add_distributed_options(cmd, o->distributed);
   cmd->callback([o, &exit_code] { exit_code = run_extract(*o); });
 }
 

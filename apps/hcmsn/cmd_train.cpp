@@ -7,10 +7,9 @@
 #include "commands.h"
 #include "dataset_flags.h"
 #include "device_flag.h"
+#include "distributed_flags.h"
 #include "hcmsn/data/class_name.h"
 #include "hcmsn/data/standard_splits.h"
-#include "hcmsn/distributed/communicator.h"
-#include "hcmsn/distributed/launcher.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/output_guard.h"
 #include "hcmsn/train/run_loader.h"
@@ -47,8 +46,7 @@ struct TrainCommandOptions {
   data::DatasetSpec dataset;  // streamed images (fine-tuning) instead of --features / --images
   int64_t image_size = 0;     // 0: the backbone's own (224 for pretrained ones, 64 small-cnn)
   bool train_bn = false;
-  int64_t nproc = 1;  // > 1: start this many data-parallel ranks (distributed/launcher.h)
-  double dist_timeout = 120;  // seconds a collective waits for the other ranks
+  DistributedFlags distributed;  // --nproc, --dist-timeout
 };
 
 // Seen = the given list, or every class of the data that is not unseen (in the data's order).
@@ -143,28 +141,11 @@ int run_train(TrainCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the run folder with --out");
   util::parse_device(o.config.trainer.device);  // before any work: a clear error without CUDA
   util::parse_precision(o.config.trainer.precision);
-  const distributed::LaunchEnvironment launch = distributed::launch_environment();
-  if (o.nproc > 1) {
-    HCMSN_CHECK(launch.world_size == 1,
-                "--nproc starts its own processes, but WORLD_SIZE is set (torchrun?): use one "
-                "launcher, not both");
-    return distributed::launch_local(
-        distributed::without_option(distributed::own_command_line(), "--nproc"), {o.nproc});
-  }
-  std::shared_ptr<distributed::Communicator> communicator;
-  if (launch.world_size > 1) {
-    HCMSN_CHECK(util::parse_device(o.config.trainer.device).is_cpu(),
-                "data-parallel training runs on the CPU (Gloo) in this build; train on CUDA with "
-                "one process");
-    distributed::CommunicatorOptions options;
-    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(o.dist_timeout * 1000));
-    communicator = std::make_shared<distributed::Communicator>(launch, options);
-    if (!communicator->is_main()) {
-      // One voice: the other ranks report warnings and errors only.
-      o.quiet = true;
-      if (util::log_level() < util::LogLevel::kWarn) util::set_log_level(util::LogLevel::kWarn);
-    }
-  }
+  if (const auto code = launch_if_asked(o.distributed)) return *code;
+  const auto communicator = join_if_launched(o.distributed, o.quiet);
+  HCMSN_CHECK(!communicator || util::parse_device(o.config.trainer.device).is_cpu(),
+              "data-parallel training runs on the CPU (Gloo) in this build; train on CUDA with "
+              "one process");
   util::install_interrupt_handler();
   train::RunConfig config;
   train::ClassSemantics semantics;
@@ -344,11 +325,6 @@ void add_train_command(CLI::App& app, int& exit_code) {
                    "bytes)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--dist-timeout", o->dist_timeout,
-                  "seconds a data-parallel rank waits for the others (at start and at every "
-                  "exchange) before it stops with an error")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
   stream->add_option("--render-size", c.data.render.size, "drawings are rasterised at this size")
       ->capture_default_str();
   stream->add_option("--line-width", c.data.render.line_width, "stroke width of drawings")
@@ -513,11 +489,7 @@ void add_train_command(CLI::App& app, int& exit_code) {
   tr->add_option("--seed", t.seed)->capture_default_str();
   add_device_option(cmd, t.device);
   add_precision_option(cmd, t.precision);
-  cmd->add_option("--nproc", o->nproc,
-                  "data-parallel processes on this machine (each takes whole classes of every "
-                  "batch; gradients averaged with Gloo); or launch with torchrun")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_distributed_options(cmd, o->distributed);
   tr->add_flag("--no-augment", o->no_augment, "no random flips and shifts of images");
   tr->add_option("--checkpoint-every", t.checkpoint_every, "steps between checkpoints")
       ->capture_default_str();

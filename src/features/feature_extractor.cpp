@@ -230,14 +230,29 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   const auto n = static_cast<int64_t>(items.size());
   const int64_t num_chunks = (n + options.chunk_size - 1) / options.chunk_size;
   const bool resumable = !options.work_dir.empty();
+  distributed::Communicator* const group = options.communicator;
+  HCMSN_CHECK(group == nullptr || resumable,
+              "a sharded extraction passes its chunks through the resume folder: drop "
+              "--no-resume");
+  const auto mine = [group](int64_t chunk) {
+    return group == nullptr || chunk % group->world_size() == group->rank();
+  };
   // Computed once: it hashes every item, and the cache's meta repeats two of its parts.
   const nlohmann::json print = fingerprint(items, backbone, options);
-  if (resumable) prepare_work_dir(options.work_dir, print);
+  if (resumable && (group == nullptr || group->is_main())) {
+    prepare_work_dir(options.work_dir, print);
+  }
+  if (group != nullptr) group->barrier();  // the folder is ready before any rank writes to it
+  int64_t my_items = 0;
+  for (int64_t c = 0; c < num_chunks; ++c) {
+    if (mine(c)) my_items += std::min(options.chunk_size, n - c * options.chunk_size);
+  }
 
   ExtractResult result;
   std::vector<Chunk> chunks(static_cast<size_t>(num_chunks));
-  util::Progress progress(n, {"extracting features", "images", options.show_progress});
+  util::Progress progress(my_items, {"extracting features", "images", options.show_progress});
   for (int64_t c = 0; c < num_chunks; ++c) {
+    if (!mine(c)) continue;
     const int64_t first = c * options.chunk_size;
     const int64_t count = std::min(options.chunk_size, n - first);
     if (resumable) {
@@ -264,6 +279,27 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (result.interrupted) return result;
+  if (group != nullptr) {
+    // Every rank's chunks are saved; the counts are the whole extraction's.
+    auto counts = torch::tensor({result.computed_items, result.reused_items}, torch::kInt64);
+    group->sum(counts);
+    result.computed_items = counts[0].item<int64_t>();
+    result.reused_items = counts[1].item<int64_t>();
+    if (!group->is_main()) {
+      result.has_cache = false;
+      return result;
+    }
+    for (int64_t c = 0; c < num_chunks; ++c) {
+      if (mine(c)) continue;
+      const int64_t first = c * options.chunk_size;
+      auto saved = load_chunk(chunk_path(options.work_dir, c), first,
+                              std::min(options.chunk_size, n - first));
+      HCMSN_CHECK(saved.has_value(), "chunk ", c, " of rank ", c % group->world_size(),
+                  " is missing or damaged in ", options.work_dir,
+                  " (is the folder on storage every rank writes to?); rerun to redo it");
+      chunks[static_cast<size_t>(c)] = std::move(*saved);
+    }
+  }
 
   // Assemble the readable rows.
   std::vector<torch::Tensor> parts;

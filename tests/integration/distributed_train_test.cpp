@@ -1,13 +1,15 @@
-// Data-parallel training on c10d (issue 13), with 2 processes on loopback: `train --nproc 2`
-// ends with the parameters of one process trained on the same global batches (dropout off), to
-// 1e-5; a run stopped under 2 ranks resumes in 1 process and one stopped in 1 process resumes
-// under 2, both ending where the uninterrupted run does; a rank whose partner never comes stops
-// with an error within --dist-timeout; misuse is refused with a message.
+// Data parallelism on c10d (issue 13), with 2 processes on loopback: `train --nproc 2` ends with
+// the parameters of one process trained on the same global batches (dropout off), to 1e-5, also
+// fine-tuning on streamed images; a run stopped under 2 ranks resumes in 1 process and one
+// stopped in 1 process resumes under 2, both ending where the uninterrupted run does;
+// `extract --nproc 2` writes the single-process cache bit for bit; a rank whose partner never
+// comes stops with an error within --dist-timeout; misuse is refused with a message.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "hcmsn/data/feature_cache.h"
 #include "hcmsn/distributed/launcher.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/train/run_loader.h"
@@ -26,6 +28,23 @@ class DistributedTrain : public ::testing::Test {
     features.per_modality = 8;
     features.seed = 5;
     test::write_feature_fixture(*dir_, features);
+    // Images and "pretrained" weights (a random MobileNetV2) for the streamed and extraction
+    // tests.
+    ASSERT_EQ(test::run_cli("--log-level warn synth-images --quiet --image-size 24 "
+                            "--photos-per-class 2 --sketches-per-class 2 --out '" +
+                            path("images") + "'")
+                  .exit_code,
+              0);
+    torch::manual_seed(2);
+    auto backbone = vision::make_backbone("mobilenet_v2");
+    io::NamedTensors tensors;
+    for (const auto& p : backbone->named_parameters()) tensors.emplace_back(p.key(), p.value());
+    for (const auto& b : backbone->named_buffers()) {
+      if (b.key().find("num_batches_tracked") == std::string::npos) {
+        tensors.emplace_back(b.key(), b.value());
+      }
+    }
+    io::write_safetensors(path("mobilenet.safetensors"), tensors);
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
@@ -79,21 +98,6 @@ TEST_F(DistributedTrain, TwoRanksEqualOneProcessAndResumeAcrossWorldSizes) {
 // places in the global batch, and BatchNorm is frozen, so 2 ranks again equal 1 process.
 TEST_F(DistributedTrain, StreamedFineTuningTwoRanksEqualOneProcess) {
   const std::string data = path("images");
-  ASSERT_EQ(test::run_cli("--log-level warn synth-images --quiet --image-size 24 "
-                          "--photos-per-class 2 --sketches-per-class 2 --out '" +
-                          data + "'")
-                .exit_code,
-            0);
-  torch::manual_seed(2);
-  auto backbone = vision::make_backbone("mobilenet_v2");
-  io::NamedTensors tensors;
-  for (const auto& p : backbone->named_parameters()) tensors.emplace_back(p.key(), p.value());
-  for (const auto& b : backbone->named_buffers()) {
-    if (b.key().find("num_batches_tracked") == std::string::npos) {
-      tensors.emplace_back(b.key(), b.value());
-    }
-  }
-  io::write_safetensors(path("mobilenet.safetensors"), tensors);
   const auto args = [&](const std::string& run, const std::string& extra) {
     return "--threads 1 --log-level warn train --quiet --layout generic --root '" + data +
            "' --semantics '" + data + "/semantics.npy' --semantics-classes '" + data +
@@ -125,6 +129,32 @@ TEST_F(DistributedTrain, StreamedFineTuningTwoRanksEqualOneProcess) {
             << " elements differ by more than 1e-6, the most by " << worst << "\n";
   EXPECT_LT(static_cast<double>(off) / static_cast<double>(total), 2e-3);
   EXPECT_LT(worst, 4e-3);  // 2 steps of at most lr = 1e-3 each, twice
+}
+
+// Sharded extraction: each rank embeds every other chunk into the resume folder, rank 0
+// assembles them: the cache equals the single-process one bit for bit.
+TEST_F(DistributedTrain, ShardedExtractionEqualsOneProcess) {
+  const std::string extract =
+      "--threads 1 --log-level warn extract --quiet --layout generic "
+      "--root '" +
+      path("images") + "' --backbone mobilenet_v2 --weights '" + path("mobilenet.safetensors") +
+      "' --chunk-size 16 --out '";
+  ASSERT_EQ(test::run_cli(extract + path("one.cache") + "'").exit_code, 0);
+  const auto r = test::run_cli(extract + path("two.cache") + "' --nproc 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto one = data::load_feature_cache(path("one.cache"));
+  const auto two = data::load_feature_cache(path("two.cache"));
+  ASSERT_GT(one.size(), 32);  // several chunks of 16
+  EXPECT_TRUE(torch::equal(one.features, two.features));
+  EXPECT_TRUE(torch::equal(one.labels, two.labels));
+  EXPECT_TRUE(torch::equal(one.modality, two.modality));
+  EXPECT_EQ(one.item_ids, two.item_ids);
+  EXPECT_EQ(one.class_names, two.class_names);
+  EXPECT_FALSE(std::filesystem::exists(path("two.cache.partial")));
+  // Chunks pass through the resume folder: --no-resume is refused.
+  const auto refused = test::run_cli(extract + path("three.cache") + "' --nproc 2 --no-resume");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(test::contains(refused.output, "drop --no-resume")) << refused.output;
 }
 
 TEST_F(DistributedTrain, AMissingRankEndsTheOtherWithinTheTimeout) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "hcmsn/data/drawing_reader.h"
+#include "hcmsn/distributed/communicator.h"
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +49,11 @@ struct ExtractOptions {
   /// features are cast back to float32. bf16 is in the fingerprint and the cache's meta, so
   /// chunks of the two precisions never mix.
   std::string precision = "fp32";
+  /// Sharded extraction (issue 13): with a communicator, rank r computes the chunks c with
+  /// c mod world_size = r and saves them in `work_dir` (required; on storage every rank sees),
+  /// then rank 0 assembles the cache from all chunks, exactly the single-process cache; the
+  /// other ranks return a result with an empty cache. Not owned.
+  distributed::Communicator* communicator = nullptr;
 };
 
 struct ExtractResult {
@@ -59,6 +65,8 @@ struct ExtractResult {
   double seconds = 0;
   /// True when an interrupt (Ctrl-C) stopped the work early; finished chunks are kept.
   bool interrupted = false;
+  /// False on the ranks other than 0 of a sharded extraction: `cache` is not assembled there.
+  bool has_cache = true;
 };
 
 /// Embeds `items` (labels index `class_names` by name) with `backbone`. The cache's meta holds

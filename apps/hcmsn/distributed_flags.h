@@ -1,0 +1,30 @@
+// --nproc and --dist-timeout (issue 13), one meaning for every command that runs data-parallel
+// (train, extract): launch N local ranks, or join the group torchrun's variables describe.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "hcmsn/distributed/communicator.h"
+
+namespace hcmsn::cli {
+
+struct DistributedFlags {
+  int64_t nproc = 1;
+  double timeout_seconds = 120;
+};
+
+void add_distributed_options(CLI::App* cmd, DistributedFlags& flags);
+
+/// With --nproc > 1: starts the ranks (this command line without --nproc) and returns their
+/// exit code; nullopt otherwise. Refuses --nproc inside a launched group.
+std::optional<int> launch_if_asked(const DistributedFlags& flags);
+
+/// Inside a launched group (WORLD_SIZE > 1): joins it and returns the communicator; ranks other
+/// than 0 become quiet (`quiet` set, warnings and errors only). Null for a single process.
+std::shared_ptr<distributed::Communicator> join_if_launched(const DistributedFlags& flags,
+                                                            bool& quiet);
+
+}  // namespace hcmsn::cli
