@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "device_flag.h"
+#include "distributed_flags.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/io/output_guard.h"
@@ -32,10 +33,13 @@ struct MetricsOptions {
   bool per_class = false;
   bool quiet = false;
   bool force = false;
+  DistributedFlags distributed;  // --nproc, --dist-timeout: queries split across processes
 };
 
-int run_metrics(const MetricsOptions& o) {
+int run_metrics(MetricsOptions& o) {
   const torch::Device device = util::parse_device(o.device);
+  if (const auto code = launch_if_asked(o.distributed)) return *code;
+  const auto group = join_if_launched(o.distributed, o.quiet);
   io::OutputGuard(o.force)
       .input("--queries", o.queries)
       .input("--query-labels", o.query_labels)
@@ -53,6 +57,11 @@ int run_metrics(const MetricsOptions& o) {
   eval.memory_budget_bytes = o.memory_budget_mb << 20;
   eval.progress = !o.quiet;
   eval.device = device;
+  if (group) {
+    eval.shard = group->rank();
+    eval.shards = group->world_size();
+    eval.sum_over_shards = [&group](torch::Tensor& values) { group->sum(values); };
+  }
 
   const auto query_names = io::read_labels(o.query_labels);
   const auto gallery_names = io::read_labels(o.gallery_labels);
@@ -80,6 +89,7 @@ int run_metrics(const MetricsOptions& o) {
     result = metrics::evaluate_embeddings(q, g, labels, dist, eval);
   }
 
+  if (group && !group->is_main()) return 0;  // rank 0 reports the merged result
   if (result.num_queries_without_relevant > 0) {
     util::log_warn("{} queries belong to classes with no gallery item; counted per policy '{}'",
                    result.num_queries_without_relevant, metrics::to_string(result.empty_queries));
@@ -131,6 +141,7 @@ void add_metrics_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--memory-budget", o->memory_budget_mb, "MiB for a block of the distance matrix")
       ->capture_default_str();
   add_device_option(cmd, o->device);
+  add_distributed_options(cmd, o->distributed);
   cmd->add_flag("--per-class", o->per_class, "print the per-class table too");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_force_flag(cmd, o->force, "an existing --json or --per-query file");

@@ -129,8 +129,10 @@ double Communicator::average(double value) {
 }
 
 void Communicator::sum(torch::Tensor& values) {
-  HCMSN_CHECK(values.scalar_type() == torch::kInt64 && values.is_contiguous(),
-              "sum takes a contiguous int64 tensor");
+  const auto dtype = values.scalar_type();
+  HCMSN_CHECK((dtype == torch::kInt64 || dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
+                  values.is_contiguous() && values.device().is_cpu(),
+              "sum takes a contiguous int64, float32 or float64 CPU tensor");
   all_reduce(values);
 }
 

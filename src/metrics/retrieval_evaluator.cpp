@@ -44,6 +44,10 @@ void check_labels(const Labels& labels, int64_t num_queries, int64_t num_gallery
 }
 
 void check_options(const EvaluationOptions& o) {
+  HCMSN_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, "shard ", o.shard, " of ",
+              o.shards, " does not exist");
+  HCMSN_CHECK(o.shards == 1 || static_cast<bool>(o.sum_over_shards),
+              "a sharded evaluation needs sum_over_shards");
   HCMSN_CHECK(!o.ks.empty(), "give at least one K for Prec@K / mAP@K");
   for (int64_t k : o.ks) HCMSN_CHECK(k > 0, "K must be positive, got ", k);
   HCMSN_CHECK(o.memory_budget_bytes > 0, "the memory budget must be positive");
@@ -154,11 +158,15 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
 
   const int64_t elem = dtype == torch::kFloat64 ? 8 : 4;
   const int64_t rows = block_rows(num_gallery, elem, options.memory_budget_bytes);
-  util::Progress progress(num_queries, {"ranking", "queries", options.progress});
+  // This shard's queries (all of them unsharded).
+  const int64_t first = num_queries * options.shard / options.shards;
+  const int64_t last = num_queries * (options.shard + 1) / options.shards;
+  util::Progress progress(last - first, {"ranking", "queries", options.progress});
   torch::Tensor buffer =
-      torch::empty({std::min(rows, num_queries), num_gallery}, torch::TensorOptions().dtype(dtype));
-  for (int64_t begin = 0; begin < num_queries; begin += rows) {
-    const int64_t end = std::min(num_queries, begin + rows);
+      torch::empty({std::max<int64_t>(1, std::min(rows, last - first)), num_gallery},
+                   torch::TensorOptions().dtype(dtype));
+  for (int64_t begin = first; begin < last; begin += rows) {
+    const int64_t end = std::min(last, begin + rows);
     const torch::Tensor raw = spec.raw(begin, end, buffer).contiguous();
     HCMSN_ASSERT(
         raw.size(0) == end - begin && raw.size(1) == num_gallery && raw.scalar_type() == dtype,
@@ -171,6 +179,26 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
     progress.advance(end - begin);
   }
   progress.finish();
+  if (options.shards > 1) {
+    // Every query's figures from every shard: one vector, summed across the shards.
+    const auto q = static_cast<size_t>(num_queries);
+    std::vector<double> packed(q * (1 + 2 * nk), 0.0);
+    std::copy(pq.ap.begin(), pq.ap.end(), packed.begin());
+    for (size_t j = 0; j < nk; ++j) {
+      std::copy(pq.prec[j].begin(), pq.prec[j].end(), packed.begin() + q * (1 + 2 * j));
+      std::copy(pq.map[j].begin(), pq.map[j].end(), packed.begin() + q * (2 + 2 * j));
+    }
+    auto tensor =
+        torch::from_blob(packed.data(), {static_cast<int64_t>(packed.size())}, torch::kFloat64);
+    options.sum_over_shards(tensor);
+    std::copy(packed.begin(), packed.begin() + q, pq.ap.begin());
+    for (size_t j = 0; j < nk; ++j) {
+      std::copy(packed.begin() + q * (1 + 2 * j), packed.begin() + q * (2 + 2 * j),
+                pq.prec[j].begin());
+      std::copy(packed.begin() + q * (2 + 2 * j), packed.begin() + q * (3 + 2 * j),
+                pq.map[j].begin());
+    }
+  }
 
   // Aggregation.
   RetrievalResult res;

@@ -8,9 +8,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/distributed/launcher.h"
+#include "hcmsn/io/label_file.h"
+#include "hcmsn/io/npy.h"
 #include "hcmsn/io/safetensors.h"
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/vision/pretrained.h"
@@ -155,6 +159,38 @@ TEST_F(DistributedTrain, ShardedExtractionEqualsOneProcess) {
   const auto refused = test::run_cli(extract + path("three.cache") + "' --nproc 2 --no-resume");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_TRUE(test::contains(refused.output, "drop --no-resume")) << refused.output;
+}
+
+// Sharded evaluation: `metrics --nproc 2` splits the queries and merges every query's figures:
+// the JSON equals the single-process one but for the wall-clock time.
+TEST_F(DistributedTrain, ShardedMetricsEqualOneProcess) {
+  torch::manual_seed(9);
+  const auto queries = torch::randn({101, 8});
+  const auto gallery = torch::randn({150, 8});
+  std::vector<std::string> query_labels, gallery_labels;
+  for (int64_t i = 0; i < 101; ++i) query_labels.push_back("c" + std::to_string(i % 7));
+  for (int64_t i = 0; i < 150; ++i) gallery_labels.push_back("c" + std::to_string(i % 9));
+  io::write_npy(path("q.npy"), queries);
+  io::write_npy(path("g.npy"), gallery);
+  io::write_labels(path("q.txt"), query_labels);
+  io::write_labels(path("g.txt"), gallery_labels);
+  const std::string args =
+      "--threads 1 metrics --quiet --metric cosine --protocol sake --k 5,20 "
+      "--per-class --queries '" +
+      path("q.npy") + "' --gallery '" + path("g.npy") + "' --query-labels '" + path("q.txt") +
+      "' --gallery-labels '" + path("g.txt") + "' --json '";
+  ASSERT_EQ(test::run_cli(args + path("one.json") + "'").exit_code, 0);
+  const auto r = test::run_cli(args + path("two.json") + "' --nproc 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto read = [](const std::string& file) {
+    std::ifstream in(file);
+    auto json = nlohmann::json::parse(in);
+    json.erase("seconds");
+    return json;
+  };
+  const auto one = read(path("one.json"));
+  EXPECT_EQ(one, read(path("two.json")));
+  EXPECT_EQ(one["num_queries"], 101);
 }
 
 TEST_F(DistributedTrain, AMissingRankEndsTheOtherWithinTheTimeout) {

@@ -57,7 +57,7 @@ class Communicator {
   void average(const std::vector<torch::Tensor>& tensors);
   /// The mean of `value` over the ranks.
   double average(double value);
-  /// The sum over the ranks of an int64 vector (e.g. flags), in place.
+  /// The sum over the ranks of a contiguous int64, float32 or float64 CPU tensor, in place.
   void sum(torch::Tensor& values);
   void barrier();
 

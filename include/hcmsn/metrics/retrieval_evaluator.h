@@ -46,6 +46,13 @@ struct EvaluationOptions {
   /// block then comes back to the CPU for ranking (O(Q·N)), so the memory budget above is the
   /// device's too. A CUDA product can differ from the CPU's in the last bits.
   torch::Device device = torch::kCPU;
+  /// Sharded evaluation (issue 13): with shards > 1 this call ranks only its contiguous share
+  /// of the queries (shard i of `shards`), then `sum_over_shards` adds up the float64 vector of
+  /// every query's figures across the shards (zeros where a shard did not rank; an all-reduce
+  /// over processes), so every shard aggregates all queries: the single-process result exactly.
+  int64_t shard = 0;
+  int64_t shards = 1;
+  std::function<void(torch::Tensor&)> sum_over_shards;
 };
 
 struct ClassResult {

@@ -6,6 +6,7 @@
 #include "hcmsn/geometry/poincare_ball.h"
 #include "hcmsn/metrics/retrieval_evaluator.h"
 #include "hcmsn/util/check.h"
+#include "support/test_support.h"
 
 namespace hcmsn::metrics {
 namespace {
@@ -74,6 +75,50 @@ TEST(RetrievalEvaluator, CudaProductsGiveTheCpuResults) {
     }
     EXPECT_NEAR(a.map_all, b.map_all, 1e-12);
   }
+}
+
+// Sharded evaluation: each of 3 shards ranks its share of the queries; summing the shards'
+// per-query vectors (here in process, over processes in `metrics --nproc`) gives every shard the
+// unsharded result exactly. Shards whose sum is left out see zeros for the others' queries.
+TEST(RetrievalEvaluator, ShardsMergeToTheUnshardedResult) {
+  const auto d = make(301, 400, 8, 6, 0.5, 8);
+  DistanceOptions dist{Metric::kPoincare, 0.5};
+  EvaluationOptions whole;
+  whole.protocol = Protocol::parse("sake");  // per-class averaging, VOC AP, several K
+  whole.ks = {5, 50};
+  whole.memory_budget_bytes = 64 * 400 * 4;  // several blocks per shard
+  const auto expected = evaluate_embeddings(d.q, d.g, d.labels, dist, whole);
+  const int64_t shards = 3;
+  std::vector<torch::Tensor> own(shards);
+  for (int64_t i = 0; i < shards; ++i) {  // pass 1: each shard's own vector
+    EvaluationOptions o = whole;
+    o.shard = i;
+    o.shards = shards;
+    o.sum_over_shards = [&own, i](torch::Tensor& v) { own[static_cast<size_t>(i)] = v.clone(); };
+    const auto partial = evaluate_embeddings(d.q, d.g, d.labels, dist, o);
+    EXPECT_NE(partial.per_query_ap, expected.per_query_ap);
+  }
+  const auto total = own[0] + own[1] + own[2];
+  for (int64_t i = 0; i < shards; ++i) {  // pass 2: the sum every shard would receive
+    EvaluationOptions o = whole;
+    o.shard = i;
+    o.shards = shards;
+    o.sum_over_shards = [&total](torch::Tensor& v) { v.copy_(total); };
+    const auto merged = evaluate_embeddings(d.q, d.g, d.labels, dist, o);
+    EXPECT_EQ(merged.per_query_ap, expected.per_query_ap);
+    EXPECT_EQ(merged.map_all, expected.map_all);
+    EXPECT_EQ(merged.prec_at, expected.prec_at);
+    EXPECT_EQ(merged.map_at, expected.map_at);
+    ASSERT_EQ(merged.per_class.size(), expected.per_class.size());
+    for (size_t c = 0; c < merged.per_class.size(); ++c) {
+      EXPECT_EQ(merged.per_class[c].map_all, expected.per_class[c].map_all);
+    }
+  }
+  EvaluationOptions bad = whole;
+  bad.shards = 2;
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { evaluate_embeddings(d.q, d.g, d.labels, dist, bad); }),
+                     "needs sum_over_shards"));
 }
 
 TEST(RetrievalEvaluator, PoincareRankingEqualsExactDistanceRanking) {
