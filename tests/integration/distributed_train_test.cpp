@@ -6,10 +6,12 @@
 // comes stops with an error within --dist-timeout; misuse is refused with a message.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/distributed/launcher.h"
@@ -54,11 +56,12 @@ class DistributedTrain : public ::testing::Test {
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
   // Dropout off: its masks would differ between a rank's share and the whole batch.
   static std::string train_args(const std::string& run, const std::string& extra,
-                                int classes_per_batch = 4) {
+                                int classes_per_batch = 4, int epochs = 2) {
     return "--threads 1 --log-level warn train --quiet --features '" + path("features.hfc") +
            "' --semantics '" + path("semantics.npy") + "' --semantics-classes '" +
            path("classes.txt") + "' --unseen '" + path("unseen.txt") + "' --out '" + run +
-           "' --dim 16 --hidden 32 --epochs 2 --batches-per-epoch 4 "
+           "' --dim 16 --hidden 32 --epochs " + std::to_string(epochs) +
+           " --batches-per-epoch 4 "
            "--classes-per-batch " +
            std::to_string(classes_per_batch) + " --per-class 2 --dropout 0 --eval-every 0 " + extra;
   }
@@ -191,6 +194,49 @@ TEST_F(DistributedTrain, ShardedMetricsEqualOneProcess) {
   const auto one = read(path("one.json"));
   EXPECT_EQ(one, read(path("two.json")));
   EXPECT_EQ(one["num_queries"], 101);
+}
+
+// The processes of this machine whose command line contains `needle` and whose environment
+// holds `variable` (e.g. "RANK=1").
+std::vector<pid_t> processes_with(const std::string& needle, const std::string& variable) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
+    std::ifstream environ(entry.path() / "environ", std::ios::binary);
+    const std::string command((std::istreambuf_iterator<char>(cmdline)), {});
+    const std::string env((std::istreambuf_iterator<char>(environ)), {});
+    if (command.find(needle) != std::string::npos &&
+        ("\0" + env).find(std::string("\0") + variable + '\0', 0) != std::string::npos) {
+      found.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+  }
+  return found;
+}
+
+// A rank killed mid-run (SIGKILL): --nproc stops the other rank and says which one died; the
+// run's last checkpoint is a whole one (or none), never half written.
+TEST_F(DistributedTrain, AKilledRankEndsTheRunWithAnErrorNamingIt) {
+  const std::string run = path("killed");
+  const std::string log = path("killed.log");
+  const std::string command = std::string("'") + HCMSN_CLI_PATH + "' " +
+                              train_args(run, "--nproc 2 --checkpoint-every 1", 4, 400) + " > '" +
+                              log + "' 2>&1";
+  std::thread launcher([&command] { std::system(command.c_str()); });
+  std::vector<pid_t> victims;
+  for (int i = 0; i < 600 && victims.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::filesystem::exists(run + "/last.ckpt")) victims = processes_with(run, "RANK=1");
+  }
+  ASSERT_FALSE(victims.empty()) << "rank 1 never started";
+  ::kill(victims[0], SIGKILL);
+  launcher.join();  // the launcher returns once both ranks are gone
+  std::ifstream in(log);
+  const std::string output((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(test::contains(output, "rank 1 of 2 failed (exit code 137)")) << output;
+  EXPECT_TRUE(processes_with(run, "RANK=0").empty());
+  EXPECT_NO_THROW(train::load_run(run, "last"));
 }
 
 TEST_F(DistributedTrain, AMissingRankEndsTheOtherWithinTheTimeout) {
