@@ -16,8 +16,8 @@ flags=(-std=$std -fopenmp -D_GLIBCXX_USE_CXX11_ABI=1 -DUSE_DISTRIBUTED
        -DUSE_C10D_GLOO -Iinclude -Itests
        -isystem "$inc" -isystem "$inc/torch/csrc/api/include" $(pkg-config --cflags opencv4)
        -DHCMSN_FIXTURES_DIR='""' -DHCMSN_SHARED_DIR='""' -DHCMSN_CLI_PATH='""')
-# LibTorch's headers are most of each file's time: precompile <torch/torch.h> once (about 3x
-# faster over the whole tree) and put it first in every file.
+# LibTorch's headers are most of each file's time: precompile <torch/torch.h> once and put it
+# first in every file (one file measured: 3.5 s of CPU instead of 11.4 s).
 pch=$(mktemp -d)
 trap 'rm -rf "$pch"' EXIT
 echo '#include <torch/torch.h>' > "$pch/torch_all.h"

@@ -146,14 +146,15 @@ void average_gradients(Communicator& communicator, const std::vector<torch::Tens
   for (const auto& p : parameters) {
     if (p.requires_grad()) trainable.push_back(p);
   }
-  auto defined = torch::zeros({static_cast<int64_t>(trainable.size())}, torch::kInt64);
-  for (size_t i = 0; i < trainable.size(); ++i) {
-    if (trainable[i].grad().defined()) defined[static_cast<int64_t>(i)] = 1;
-  }
+  // Every step: plain flags, not one tensor op per parameter.
+  std::vector<int64_t> flags(trainable.size(), 0);
+  for (size_t i = 0; i < trainable.size(); ++i) flags[i] = trainable[i].grad().defined() ? 1 : 0;
+  auto defined =
+      torch::from_blob(flags.data(), {static_cast<int64_t>(flags.size())}, torch::kInt64);
   communicator.sum(defined);
   std::vector<torch::Tensor> grads;
   for (size_t i = 0; i < trainable.size(); ++i) {
-    if (defined[static_cast<int64_t>(i)].item<int64_t>() == 0) continue;
+    if (flags[i] == 0) continue;
     auto& p = trainable[i];
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     grads.push_back(p.grad());

@@ -34,9 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using util::seconds_since;
 
 void write_json_atomic(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());

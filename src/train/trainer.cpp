@@ -28,10 +28,6 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-double seconds_since(std::chrono::steady_clock::time_point begin) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-}
-
 uint64_t step_seed(uint64_t seed, int64_t global_step) {
   return util::mix64(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(global_step) + 1) >>
          1;  // manual_seed takes any uint64; keep it positive for clarity
@@ -162,11 +158,8 @@ void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> commun
 }
 
 Trainer::Share Trainer::shard(const torch::Tensor& rows) const {
+  if (!communicator_) return {rows, {}};  // positions are the batch's own
   std::vector<int64_t> positions;
-  if (!communicator_) {
-    for (int64_t i = 0; i < rows.size(0); ++i) positions.push_back(i);
-    return {rows, positions};
-  }
   const auto labels = seen_.labels.index_select(0, rows);
   const auto* r = rows.data_ptr<int64_t>();
   const auto* y = labels.data_ptr<int64_t>();
@@ -224,7 +217,7 @@ nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t to
     if (communicator_) {
       const auto begin = std::chrono::steady_clock::now();
       distributed::average_gradients(*communicator_, network_->discriminator_parameters());
-      communication_seconds_ += seconds_since(begin);
+      communication_seconds_ += util::seconds_since(begin);
     }
     discriminator_opt_->step();
     record["disc"] = d_loss.item<double>();
@@ -242,7 +235,7 @@ nlohmann::json Trainer::step(const Batch& batch, int64_t global_step, int64_t to
   if (communicator_) {
     const auto begin = std::chrono::steady_clock::now();
     distributed::average_gradients(*communicator_, network_->generator_parameters());
-    communication_seconds_ += seconds_since(begin);
+    communication_seconds_ += util::seconds_since(begin);
   }
   if (t.grad_clip > 0) {
     // Clipping folded into the update pass (the same factor clip_grad_norm_ would apply).
@@ -412,7 +405,7 @@ TrainResult Trainer::train(bool resume) {
         const auto share = shard(batches[static_cast<size_t>(k)]);
         const auto& rows = share.rows;
         rest.emplace_back(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.size(0));
-        places.push_back(share.positions);
+        if (communicator_) places.push_back(share.positions);
         images_left += rows.size(0);
       }
       const bool augment = t.augment;

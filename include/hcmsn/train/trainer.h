@@ -77,7 +77,7 @@ class Trainer {
     bool augment_in_step = false;
   };
   /// This rank's share of a global batch's rows (all of them without a communicator), and
-  /// where each of them stands in the global batch.
+  /// where each of them stands in the global batch (empty without one: their own places).
   struct Share {
     torch::Tensor rows;
     std::vector<int64_t> positions;

@@ -42,4 +42,7 @@ class Progress {
 /// Formats seconds as "1h02m", "3m05s" or "4.2s".
 std::string format_duration(double seconds);
 
+/// Seconds of the steady clock since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start);
+
 }  // namespace hcmsn::util
