@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "distributed_flags.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/io/output_guard.h"
@@ -27,19 +28,26 @@ struct EvalCommandOptions {
   RunSelection selection;
   std::string protocol = "standard";
   ResultOutputOptions output;
+  DistributedFlags distributed;  // --nproc, --dist-timeout: rows and queries split over ranks
 };
 
-int run_eval(const EvalCommandOptions& o) {
+int run_eval(EvalCommandOptions& o) {
+  if (const auto code = launch_if_asked(o.distributed)) return *code;
+  const auto group = join_if_launched(o.distributed, o.selection.quiet);
+  // Every rank ends with the same rows and figures: rank 0's warnings speak for all.
+  if (group && !group->is_main()) util::set_log_level(util::LogLevel::kError);
   io::OutputGuard guard = result_output_guard(o.output);
   add_selection_inputs(guard, o.selection);
   guard.check();
-  const auto split = embed_selection(o.selection);
   metrics::EvaluationOptions eval;
   eval.ks = o.output.ks;
   eval.protocol = metrics::Protocol::parse(o.protocol);
   eval.progress = !o.selection.quiet;
   eval.device = util::parse_device(o.selection.device);
-  emit_result(train::evaluate_split(split, eval), o.output);
+  eval.sharding = distributed::sharding_of(group.get());
+  const auto result = train::evaluate_split(embed_selection(o.selection, eval.sharding), eval);
+  if (group && !group->is_main()) return 0;  // rank 0 reports the merged result
+  emit_result(result, o.output);
   return 0;
 }
 
@@ -103,6 +111,7 @@ void add_eval_command(CLI::App& app, int& exit_code) {
   add_selection_options(cmd, o->selection);
   cmd->add_option("--protocol", o->protocol, metrics::kProtocolHelp)->capture_default_str();
   add_result_output_options(cmd, o->output);
+  add_distributed_options(cmd, o->distributed);
   cmd->callback([o, &exit_code] { exit_code = run_eval(*o); });
 }
 

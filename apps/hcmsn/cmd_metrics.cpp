@@ -57,11 +57,7 @@ int run_metrics(MetricsOptions& o) {
   eval.memory_budget_bytes = o.memory_budget_mb << 20;
   eval.progress = !o.quiet;
   eval.device = device;
-  if (group) {
-    eval.shard = group->rank();
-    eval.shards = group->world_size();
-    eval.sum_over_shards = [&group](torch::Tensor& values) { group->sum(values); };
-  }
+  eval.sharding = distributed::sharding_of(group.get());
 
   const auto query_names = io::read_labels(o.query_labels);
   const auto gallery_names = io::read_labels(o.gallery_labels);

@@ -496,6 +496,10 @@ void add_train_command(CLI::App& app, int& exit_code) {
   tr->add_option("--eval-every", t.eval_every,
                  "epochs between held-out evaluations (validation, else unseen), 0 = never")
       ->capture_default_str();
+  tr->add_option("--eval-batch", t.eval_batch,
+                 "rows per forward pass when evaluating (also hcmsn eval's, recorded in the run)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   tr->add_option("--k", t.ks, "cut-offs for Prec@K and mAP@K")
       ->delimiter(',')
       ->capture_default_str();

@@ -127,24 +127,25 @@ train::LoadedRun load_run_on(const RunSelection& s) {
 }
 
 train::SplitEmbeddings embed_training_set(const RunSelection& s, train::LoadedRun& run,
-                                          const train::TrainingSet& all, DataRows d,
-                                          bool own_data) {
+                                          const train::TrainingSet& all, DataRows d, bool own_data,
+                                          const util::Sharding& sharding) {
   if (own_data) {
     d.seen = run.config.seen_classes;
     d.unseen = run.config.unseen_classes;
   }
   const auto rows = choose_rows(s, d, own_data, run.config);
-  const auto batch = run.config.trainer.eval_batch;
+  const auto batch = s.batch > 0 ? s.batch : run.config.trainer.eval_batch;
   auto& net = *run.network;
   const double c = net.hcmsn()->curvature().value();
-  return split_of(train::embed_rows(net, all.select_rows(rows.queries), batch, !s.quiet),
-                  train::embed_rows(net, all.select_rows(rows.gallery), batch, !s.quiet), d, rows,
-                  all.item_ids, c);
+  return split_of(train::embed_rows(net, all.select_rows(rows.queries), batch, !s.quiet, sharding),
+                  train::embed_rows(net, all.select_rows(rows.gallery), batch, !s.quiet, sharding),
+                  d, rows, all.item_ids, c);
 }
 
 // A dataset on disk through the run's front end (pretrained backbone or image resizing).
 train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::RunConfig& config,
-                                     const data::DatasetSpec& spec) {
+                                     const data::DatasetSpec& spec,
+                                     const util::Sharding& sharding) {
   const data::Dataset dataset = data::build_dataset(spec);
   DataRows d;
   d.source = "the dataset given by flags";
@@ -159,12 +160,13 @@ train::SplitEmbeddings embed_dataset(const RunSelection& s, const train::RunConf
   index::EmbedderOptions eo;
   eo.checkpoint = s.checkpoint;
   eo.device = s.device;
+  if (s.batch > 0) eo.batch = s.batch;
   const auto embedder = index::Embedder::from_run(s.run, eo);
   const auto embed = [&](const std::vector<int64_t>& which, int64_t modality,
                          std::vector<int64_t>& kept, std::vector<std::string>& ids) {
     std::vector<data::DatasetItem> items;
     for (int64_t r : which) items.push_back(dataset.items[static_cast<size_t>(r)]);
-    auto e = index::embed_dataset_items(*embedder, items, modality, !s.quiet);
+    auto e = index::embed_dataset_items(*embedder, items, modality, !s.quiet, sharding);
     for (const auto& [at, reason] : e.unreadable) {
       util::log_warn("unreadable, left out: {}: {}", items[at].path, reason);
     }
@@ -209,6 +211,11 @@ void add_selection_options(CLI::App* cmd, RunSelection& s) {
   cmd->add_option("--images", s.images,
                   "evaluate on this image folder ROOT/{sketch,photo}/<class>/ instead");
   add_dataset_flags(*cmd, s.dataset);
+  cmd->add_option("--batch", s.batch,
+                  "rows per forward pass (0: the run's --eval-batch; 32 for data read through "
+                  "the run's front end)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--quiet", s.quiet, "no progress output");
   add_device_option(cmd, s.device);
 }
@@ -239,7 +246,7 @@ void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s) {
   }
 }
 
-train::SplitEmbeddings embed_selection(const RunSelection& s) {
+train::SplitEmbeddings embed_selection(const RunSelection& s, const util::Sharding& sharding) {
   const int sources = !s.features.empty() + !s.images.empty() + has_dataset_sources(s.dataset);
   HCMSN_CHECK(sources <= 1,
               "give one data source: --features, --images or the dataset flags (--layout, "
@@ -252,7 +259,8 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
                 "the run's own data uses the run's split; --split and --unseen go with other data");
     train::LoadedRun run = load_run_on(s);
     const auto all = train::load_rows(run.config.data, run.config.backbone, !s.quiet);
-    return embed_training_set(s, run, all, rows_of(all, run.config.data.path), /*own=*/true);
+    return embed_training_set(s, run, all, rows_of(all, run.config.data.path), /*own=*/true,
+                              sharding);
   }
   if (!s.features.empty()) {
     HCMSN_CHECK(feature_run, "the run was trained on images (", config.data.path,
@@ -270,7 +278,7 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
     if (d.unseen.empty()) d.seen.clear();
     apply_split_flags(s.dataset, d);
     train::LoadedRun run = load_run_on(s);
-    return embed_training_set(s, run, all, std::move(d), /*own=*/false);
+    return embed_training_set(s, run, all, std::move(d), /*own=*/false, sharding);
   }
   if (!s.images.empty() && !feature_run) {
     train::LoadedRun run = load_run_on(s);
@@ -278,14 +286,14 @@ train::SplitEmbeddings embed_selection(const RunSelection& s) {
         train::load_rows(train::DataSpec::of("images", s.images), run.config.backbone, !s.quiet);
     DataRows d = rows_of(all, s.images);
     apply_split_flags(s.dataset, d);
-    return embed_training_set(s, run, all, std::move(d), /*own=*/false);
+    return embed_training_set(s, run, all, std::move(d), /*own=*/false, sharding);
   }
   data::DatasetSpec spec = s.dataset;
   if (!s.images.empty()) {
     spec.layout = "generic";
     spec.root = s.images;
   }
-  return embed_dataset(s, config, spec);
+  return embed_dataset(s, config, spec, sharding);
 }
 
 }  // namespace hcmsn::cli

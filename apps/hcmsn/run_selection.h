@@ -18,6 +18,7 @@
 #include "hcmsn/data/dataset.h"
 #include "hcmsn/io/output_guard.h"
 #include "hcmsn/train/retrieval_eval.h"
+#include "hcmsn/util/sharding.h"
 
 namespace hcmsn::cli {
 
@@ -32,10 +33,13 @@ struct RunSelection {
   bool quiet = false;
   /// Where the network runs: cpu, cuda or cuda:N.
   std::string device = "cpu";
+  /// Rows per forward pass; 0: the run's eval batch (images through the run's front end: the
+  /// embedder's default).
+  int64_t batch = 0;
 };
 
 /// Adds --run (required), --checkpoint, --classes, --gallery, --features, --images, the dataset
-/// flags, --device and --quiet.
+/// flags, --batch, --device and --quiet.
 void add_selection_options(CLI::App* cmd, RunSelection& s);
 
 /// Declares what the selection reads: the run folder (nothing may be written inside it), its
@@ -45,7 +49,9 @@ void add_selection_inputs(io::OutputGuard& guard, const RunSelection& s);
 /// add_selection_inputs for each run folder with its own data.
 void add_run_inputs(io::OutputGuard& guard, const std::vector<std::string>& runs);
 
-/// The selected queries' and gallery's embeddings under the selected weights.
-train::SplitEmbeddings embed_selection(const RunSelection& s);
+/// The selected queries' and gallery's embeddings under the selected weights. Sharded (issue
+/// 13): each rank embeds a share of the rows and every rank returns all of them, as one process
+/// does.
+train::SplitEmbeddings embed_selection(const RunSelection& s, const util::Sharding& sharding = {});
 
 }  // namespace hcmsn::cli

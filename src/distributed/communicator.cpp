@@ -162,4 +162,13 @@ void average_gradients(Communicator& communicator, const std::vector<torch::Tens
   communicator.average(grads);
 }
 
+util::Sharding sharding_of(Communicator* communicator) {
+  util::Sharding s;
+  if (communicator == nullptr) return s;
+  s.rank = communicator->rank();
+  s.ranks = communicator->world_size();
+  s.sum = [communicator](torch::Tensor& values) { communicator->sum(values); };
+  return s;
+}
+
 }  // namespace hcmsn::distributed

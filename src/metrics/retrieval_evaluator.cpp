@@ -44,10 +44,7 @@ void check_labels(const Labels& labels, int64_t num_queries, int64_t num_gallery
 }
 
 void check_options(const EvaluationOptions& o) {
-  HCMSN_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, "shard ", o.shard, " of ",
-              o.shards, " does not exist");
-  HCMSN_CHECK(o.shards == 1 || static_cast<bool>(o.sum_over_shards),
-              "a sharded evaluation needs sum_over_shards");
+  o.sharding.check();
   HCMSN_CHECK(!o.ks.empty(), "give at least one K for Prec@K / mAP@K");
   for (int64_t k : o.ks) HCMSN_CHECK(k > 0, "K must be positive, got ", k);
   HCMSN_CHECK(o.memory_budget_bytes > 0, "the memory budget must be positive");
@@ -159,8 +156,8 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
   const int64_t elem = dtype == torch::kFloat64 ? 8 : 4;
   const int64_t rows = block_rows(num_gallery, elem, options.memory_budget_bytes);
   // This shard's queries (all of them unsharded).
-  const int64_t first = num_queries * options.shard / options.shards;
-  const int64_t last = num_queries * (options.shard + 1) / options.shards;
+  const int64_t first = options.sharding.first_of(num_queries);
+  const int64_t last = options.sharding.last_of(num_queries);
   util::Progress progress(last - first, {"ranking", "queries", options.progress});
   torch::Tensor buffer =
       torch::empty({std::max<int64_t>(1, std::min(rows, last - first)), num_gallery},
@@ -179,7 +176,7 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
     progress.advance(end - begin);
   }
   progress.finish();
-  if (options.shards > 1) {
+  if (options.sharding.active()) {
     // Every query's figures from every shard: one vector, summed across the shards.
     const auto q = static_cast<size_t>(num_queries);
     std::vector<double> packed(q * (1 + 2 * nk), 0.0);
@@ -190,7 +187,7 @@ RetrievalResult evaluate_blocks(const KeySpec& spec, torch::ScalarType dtype, in
     }
     auto tensor =
         torch::from_blob(packed.data(), {static_cast<int64_t>(packed.size())}, torch::kFloat64);
-    options.sum_over_shards(tensor);
+    options.sharding.sum(tensor);
     std::copy(packed.begin(), packed.begin() + q, pq.ap.begin());
     for (size_t j = 0; j < nk; ++j) {
       std::copy(packed.begin() + q * (1 + 2 * j), packed.begin() + q * (2 + 2 * j),

@@ -1,6 +1,7 @@
 #include "hcmsn/train/fusion_selection.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hcmsn/model/retrieval_feature_net.h"
@@ -11,25 +12,25 @@ namespace hcmsn::train {
 namespace {
 
 // The fused embedding's parts of every row, in eval mode without gradient, `batch` rows at a
-// time; restores the training mode.
+// time (split over the ranks of `sharding`); restores the training mode.
 model::EmbeddingParts embed_parts_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
-                                     int64_t batch) {
+                                     int64_t batch, const util::Sharding& sharding) {
+  if (set.size() == 0) return {};
   const bool was_training = network.is_training();
   network.eval();
   torch::NoGradGuard no_grad;
   const auto device = network.parameters().front().device();
-  std::vector<torch::Tensor> v, s, h;
-  for (int64_t start = 0; start < set.size(); start += batch) {
-    const int64_t n = std::min(batch, set.size() - start);
-    const auto parts = network.embed_parts(set.input_slice(start, n).to(device),
+  const auto parts = embed_in_blocks(
+      set.size(), batch,
+      [&](int64_t start, int64_t n) -> std::vector<torch::Tensor> {
+        const auto p = network.embed_parts(set.input_slice(start, n).to(device),
                                            set.modality.narrow(0, start, n).to(device));
-    v.push_back(parts.v.to(torch::kCPU, torch::kFloat32));
-    s.push_back(parts.s.to(torch::kCPU, torch::kFloat32));
-    h.push_back(parts.h.to(torch::kCPU, torch::kFloat32));
-  }
+        return {p.v.to(torch::kCPU, torch::kFloat32), p.s.to(torch::kCPU, torch::kFloat32),
+                p.h.to(torch::kCPU, torch::kFloat32)};
+      },
+      sharding);
   network.train(was_training);
-  if (v.empty()) return {};
-  return {torch::cat(v), torch::cat(s), torch::cat(h)};
+  return {parts[0], parts[1], parts[2]};
 }
 
 struct Rows {
@@ -64,19 +65,19 @@ torch::Tensor take(const torch::Tensor& t, const std::vector<int64_t>& rows) {
 class FusionData {
  public:
   FusionData(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-             const TrainingSet& training, int64_t batch)
-      : curvature_(network.hcmsn()->curvature().value()) {
+             const TrainingSet& training, int64_t batch, util::Sharding sharding)
+      : curvature_(network.hcmsn()->curvature().value()), sharding_(std::move(sharding)) {
     HCMSN_CHECK(network.hcmsn()->options().fused_embedding(),
                 "fusion weights need a run trained with a fused embedding (train --fusion)");
     val_ = rows_of(validation);
     HCMSN_CHECK(!val_.sketches.empty() && !val_.photos.empty(),
                 "the validation classes need sketches and photos to choose fusion weights");
-    const auto parts = embed_parts_of(network, validation, batch);
+    const auto parts = embed_parts_of(network, validation, batch, sharding_);
     query_ = slice(parts, val_.sketches);
     gallery_ = slice(parts, val_.photos);
     const Rows train = rows_of(training);
     if (!train.photos.empty()) {
-      distractors_ = embed_parts_of(network, training.select_rows(train.photos), batch);
+      distractors_ = embed_parts_of(network, training.select_rows(train.photos), batch, sharding_);
       distractor_labels_ = train.photo_labels;
     }
     scale_ = model::hyperbolic_scale(
@@ -92,6 +93,7 @@ class FusionData {
     };
     metrics::EvaluationOptions options;
     options.ks = {1};  // only mAP@all is used
+    options.sharding = sharding_;
     SplitEmbeddings split;
     split.curvature = curvature_;
     split.queries = fuse(query_);
@@ -116,6 +118,7 @@ class FusionData {
   }
 
   double curvature_;
+  util::Sharding sharding_;
   double scale_ = 1.0;
   Rows val_;
   model::EmbeddingParts query_, gallery_, distractors_;
@@ -140,8 +143,8 @@ nlohmann::json FusionChoice::to_json() const {
 std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
                                       const TrainingSet& validation, const TrainingSet& training,
                                       const std::vector<model::FusionWeights>& weights,
-                                      int64_t batch) {
-  const FusionData data(network, validation, training, batch);
+                                      int64_t batch, const util::Sharding& sharding) {
+  const FusionData data(network, validation, training, batch, sharding);
   std::vector<FusionScore> scores;
   scores.reserve(weights.size());
   for (const auto& w : weights) scores.push_back(data.score(w));
@@ -151,8 +154,8 @@ std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
 std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
                                             const TrainingSet& validation,
                                             const TrainingSet& training, int64_t grid_steps,
-                                            int64_t batch) {
-  const FusionData data(network, validation, training, batch);
+                                            int64_t batch, const util::Sharding& sharding) {
+  const FusionData data(network, validation, training, batch, sharding);
   std::vector<ScoredFusion> scored;
   for (auto w : model::fusion_grid(static_cast<int>(grid_steps))) {
     w.hyperbolic_scale = data.scale();
@@ -162,8 +165,9 @@ std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network
 }
 
 FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-                           const TrainingSet& training, int64_t grid_steps, int64_t batch) {
-  const auto scored = score_fusion_grid(network, validation, training, grid_steps, batch);
+                           const TrainingSet& training, int64_t grid_steps, int64_t batch,
+                           const util::Sharding& sharding) {
+  const auto scored = score_fusion_grid(network, validation, training, grid_steps, batch, sharding);
   FusionChoice choice;
   bool first = true;
   for (const auto& [w, s] : scored) {
@@ -179,7 +183,7 @@ FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingS
 }
 
 double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
-                           int64_t max_rows, int64_t batch) {
+                           int64_t max_rows, int64_t batch, const util::Sharding& sharding) {
   HCMSN_CHECK(set.size() >= 2, "the scale of h needs at least two rows");
   // Evenly spaced rows: deterministic, and every class and modality in proportion.
   const int64_t n = std::min(set.size(), std::max<int64_t>(2, max_rows));
@@ -187,7 +191,8 @@ double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingS
                         .round()
                         .to(torch::kInt64);
   std::vector<int64_t> picked(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + n);
-  return model::hyperbolic_scale(embed_parts_of(network, set.select_rows(picked), batch).h);
+  return model::hyperbolic_scale(
+      embed_parts_of(network, set.select_rows(picked), batch, sharding).h);
 }
 
 }  // namespace hcmsn::train

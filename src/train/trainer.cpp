@@ -273,9 +273,12 @@ bool Trainer::validating() const {
 
 std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   const auto& t = config_.trainer;
+  // Data parallelism: every rank embeds a share of the rows and ranks a share of the queries;
+  // all end with the single-process figures.
+  const util::Sharding sharding = distributed::sharding_of(communicator_.get());
   if (validating() && config_.model.fused_embedding() && t.fusion_weights.empty()) {
     const FusionChoice choice =
-        select_fusion(*network_, unseen_, seen_, t.fusion_grid_steps, t.eval_batch);
+        select_fusion(*network_, unseen_, seen_, t.fusion_grid_steps, t.eval_batch, sharding);
     network_->hcmsn()->set_fusion(choice.weights);
     nlohmann::json value = {{"map_all", choice.best.map_standard},
                             {"map_all_generalised", choice.best.map_generalised},
@@ -287,13 +290,14 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   if (config_.model.fused_embedding()) {
     // Fixed weights: κ still follows h, measured on the training rows.
     auto weights = network_->hcmsn()->fusion();
-    weights.hyperbolic_scale = hyperbolic_scale_of(*network_, seen_, 2048, t.eval_batch);
+    weights.hyperbolic_scale = hyperbolic_scale_of(*network_, seen_, 2048, t.eval_batch, sharding);
     network_->hcmsn()->set_fusion(weights);
   }
   if (validating() && config_.model.fused_embedding()) {
     // One embedding pass scores the run's weights and the backbone alone.
-    const auto scores = score_fusion(*network_, unseen_, seen_,
-                                     {network_->hcmsn()->fusion(), {1, 0, 0, 1}}, t.eval_batch);
+    const auto scores =
+        score_fusion(*network_, unseen_, seen_, {network_->hcmsn()->fusion(), {1, 0, 0, 1}},
+                     t.eval_batch, sharding);
     const FusionScore& score = scores[0];
     const FusionScore& backbone = scores[1];
     nlohmann::json value = {{"map_all", score.map_standard},
@@ -306,7 +310,9 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   metrics::EvaluationOptions eval;
   eval.ks = t.ks;
   eval.progress = false;
-  const auto result = evaluate_split(embed_split(*network_, unseen_, t.eval_batch), eval);
+  eval.sharding = sharding;
+  const auto result =
+      evaluate_split(embed_split(*network_, unseen_, t.eval_batch, false, sharding), eval);
   nlohmann::json value = metrics::to_json(result);
   value.erase("per_class");
   return {validating() ? "validation" : "unseen", value, result.map_all};

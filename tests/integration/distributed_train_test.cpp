@@ -2,7 +2,8 @@
 // the parameters of one process trained on the same global batches (dropout off), to 1e-5, also
 // fine-tuning on streamed images; a run stopped under 2 ranks resumes in 1 process and one
 // stopped in 1 process resumes under 2, both ending where the uninterrupted run does;
-// `extract --nproc 2` writes the single-process cache bit for bit; a rank whose partner never
+// `extract --nproc 2` writes the single-process cache bit for bit; `eval` and `metrics --nproc 2`
+// and the evaluation while training give the single-process figures; a rank whose partner never
 // comes stops with an error within --dist-timeout; misuse is refused with a message.
 #include <gtest/gtest.h>
 
@@ -194,6 +195,115 @@ TEST_F(DistributedTrain, ShardedMetricsEqualOneProcess) {
   const auto one = read(path("one.json"));
   EXPECT_EQ(one, read(path("two.json")));
   EXPECT_EQ(one["num_queries"], 101);
+}
+
+// The records of a run's log.jsonl.
+std::vector<nlohmann::json> read_log(const std::string& run) {
+  std::ifstream in(run + "/log.jsonl");
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+// `object` without its wall-clock fields, recursively.
+nlohmann::json without_seconds(nlohmann::json object) {
+  if (!object.is_object()) return object;
+  object.erase("seconds");
+  object.erase("samples_per_second");
+  object.erase("allreduce_share");
+  for (auto& [key, value] : object.items()) value = without_seconds(value);
+  return object;
+}
+
+// Evaluation while training is sharded too: each rank embeds every other block of --eval-batch
+// rows and ranks half the queries; the untrained network's figures (epoch0: the same weights in
+// both runs) equal the single process's exactly, later ones to the parameters' 1e-5, for the
+// plain evaluation and for the fusion weights chosen on validation classes.
+TEST_F(DistributedTrain, EvaluationWhileTrainingIsShardedAndMatchesOneProcess) {
+  for (const std::string extra : {"", "--fusion --val-classes 2"}) {
+    const std::string tag = extra.empty() ? "eval" : "fused";
+    const auto args = [&](const std::string& run, const std::string& more) {
+      std::string line = train_args(path(run), "--eval-batch 5 " + extra + more);
+      return line.replace(line.find("--eval-every 0"), 14, "--eval-every 1");
+    };
+    const auto single = test::run_cli(args(tag + "_one", ""));
+    ASSERT_EQ(single.exit_code, 0) << single.output;
+    const auto r = test::run_cli(args(tag + "_two", " --nproc 2"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto one = read_log(path(tag + "_one"));
+    const auto two = read_log(path(tag + "_two"));
+    ASSERT_EQ(one.size(), 2U);
+    ASSERT_EQ(two.size(), 2U);
+    const std::string key = extra.empty() ? "unseen" : "validation";
+    ASSERT_TRUE(one[0].contains("epoch0") && one[0].contains(key)) << one[0].dump();
+    EXPECT_EQ(without_seconds(one[0]["epoch0"]), without_seconds(two[0]["epoch0"])) << tag;
+    for (size_t e = 0; e < one.size(); ++e) {
+      const double a = one[e][key]["map_all"].get<double>();
+      const double b = two[e][key]["map_all"].get<double>();
+      EXPECT_NEAR(a, b, 1e-4) << tag << " epoch " << e + 1;
+    }
+    if (!extra.empty()) {
+      EXPECT_EQ(one[1][key]["fusion"], two[1][key]["fusion"]);
+    }
+  }
+}
+
+// `eval --nproc 2`: the rows are embedded in shares (the run's own features, --batch 5 rows a
+// pass) and the queries ranked in shares; the JSON equals one process's. Through the run's front
+// end (images decoded, --batch 4 a pass) too, where an unreadable photo is left out the same way
+// and rank 0 alone names it.
+TEST_F(DistributedTrain, ShardedEvalEqualsOneProcess) {
+  const auto read = [](const std::string& file) {
+    std::ifstream in(file);
+    return without_seconds(nlohmann::json::parse(in));
+  };
+  const std::string run = path("eval_run");
+  ASSERT_EQ(test::run_cli(train_args(run, "", 4, 1)).exit_code, 0);
+  const std::string features =
+      "--threads 1 eval --quiet --run '" + run + "' --gallery all --batch 5 --json '";
+  ASSERT_EQ(test::run_cli(features + path("eval_one.json") + "'").exit_code, 0);
+  auto r = test::run_cli(features + path("eval_two.json") + "' --nproc 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto one = read(path("eval_one.json"));
+  EXPECT_EQ(one, read(path("eval_two.json")));
+  EXPECT_EQ(one["num_queries"], 24);  // 3 unseen classes x 8 sketches
+
+  const std::string data = path("images");
+  const std::string images_run = path("eval_images_run");
+  ASSERT_EQ(
+      test::run_cli("--threads 1 --log-level warn train --quiet --layout generic --root '" + data +
+                    "' --semantics '" + data + "/semantics.npy' --semantics-classes '" + data +
+                    "/classes.txt' --unseen '" + data + "/unseen.txt' --out '" + images_run +
+                    "' --backbone mobilenet_v2 --weights '" + path("mobilenet.safetensors") +
+                    "' --image-size 32 --dim 16 --hidden 32 --classes-per-batch 4 "
+                    "--per-class 1 --epochs 1 --batches-per-epoch 1 --eval-every 0")
+          .exit_code,
+      0);
+  // A copy of the images with one photo cut short: unreadable.
+  const std::string copy = path("eval_images");
+  std::filesystem::copy(data, copy, std::filesystem::copy_options::recursive);
+  std::string broken;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(copy + "/photo")) {
+    if (entry.is_regular_file()) broken = entry.path().string();
+  }
+  ASSERT_FALSE(broken.empty());
+  std::filesystem::resize_file(broken, 20);
+  const std::string dataset = "--threads 1 eval --quiet --run '" + images_run +
+                              "' --layout generic --root '" + copy +
+                              "' --classes all --batch 4 --json '";
+  r = test::run_cli(dataset + path("images_one.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto two_ranks = test::run_cli(dataset + path("images_two.json") + "' --nproc 2");
+  ASSERT_EQ(two_ranks.exit_code, 0) << two_ranks.output;
+  const auto images_one = read(path("images_one.json"));
+  EXPECT_EQ(images_one, read(path("images_two.json")));
+  EXPECT_GT(images_one["num_queries"].get<int64_t>(), 8);  // several passes of 4 per rank
+  const std::string warning = "unreadable, left out: " + broken;
+  for (const std::string& output : {r.output, two_ranks.output}) {
+    const size_t at = output.find(warning);
+    EXPECT_NE(at, std::string::npos) << output;
+    EXPECT_EQ(output.find(warning, at + 1), std::string::npos) << output;  // named once
+  }
 }
 
 // The processes of this machine whose command line contains `needle` and whose environment

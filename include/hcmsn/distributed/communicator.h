@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "hcmsn/util/sharding.h"
+
 namespace hcmsn::distributed {
 
 /// Where this process stands in a launch: rank 0 of 1 when the variables are absent.
@@ -74,5 +76,9 @@ class Communicator {
 /// undefined on every rank stays undefined (as in one process, where the optimiser skips it);
 /// one defined on some rank only gets zeros on the others before averaging.
 void average_gradients(Communicator& communicator, const std::vector<torch::Tensor>& parameters);
+
+/// This rank's share of sharded work, summed with `communicator`'s all-reduce; one rank doing
+/// everything when `communicator` is null. The communicator must outlive the result.
+util::Sharding sharding_of(Communicator* communicator);
 
 }  // namespace hcmsn::distributed

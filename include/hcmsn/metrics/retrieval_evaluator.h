@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hcmsn/metrics/protocol.h"
+#include "hcmsn/util/sharding.h"
 
 namespace hcmsn::metrics {
 
@@ -46,13 +47,11 @@ struct EvaluationOptions {
   /// block then comes back to the CPU for ranking (O(Q·N)), so the memory budget above is the
   /// device's too. A CUDA product can differ from the CPU's in the last bits.
   torch::Device device = torch::kCPU;
-  /// Sharded evaluation (issue 13): with shards > 1 this call ranks only its contiguous share
-  /// of the queries (shard i of `shards`), then `sum_over_shards` adds up the float64 vector of
-  /// every query's figures across the shards (zeros where a shard did not rank; an all-reduce
-  /// over processes), so every shard aggregates all queries: the single-process result exactly.
-  int64_t shard = 0;
-  int64_t shards = 1;
-  std::function<void(torch::Tensor&)> sum_over_shards;
+  /// Sharded evaluation (issue 13): over several ranks this call ranks only its contiguous share
+  /// of the queries (Sharding::first_of / last_of), then `sharding.sum` adds up the float64
+  /// vector of every query's figures over the ranks (zeros where a rank did not rank), so every
+  /// rank aggregates all queries: the single-process result exactly.
+  util::Sharding sharding;
 };
 
 struct ClassResult {

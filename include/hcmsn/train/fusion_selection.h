@@ -16,6 +16,7 @@
 #include "hcmsn/model/fused_embedding.h"
 #include "hcmsn/model/retrieval_network.h"
 #include "hcmsn/train/training_set.h"
+#include "hcmsn/util/sharding.h"
 
 namespace hcmsn::train {
 
@@ -34,16 +35,21 @@ struct FusionChoice {
   nlohmann::json to_json() const;
 };
 
+/// Every function below takes an optional util::Sharding (issue 13): the ranks embed a share of
+/// the rows each and rank a share of the queries each (train::embed_in_blocks, metrics'
+/// sharded evaluation), and every rank returns the single-process result.
+
 /// Scores each weight triple, embedding every row once. `validation` needs sketches and
 /// photos; `training` may be empty. Throws hcmsn::Error when the network has no fused embedding.
 std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
                                       const TrainingSet& validation, const TrainingSet& training,
                                       const std::vector<model::FusionWeights>& weights,
-                                      int64_t batch = 256);
+                                      int64_t batch = 256, const util::Sharding& sharding = {});
 
 /// κ measured on up to `max_rows` evenly spaced rows of `set` (for fixed weights).
 double hyperbolic_scale_of(model::RetrievalNetworkImpl& network, const TrainingSet& set,
-                           int64_t max_rows = 2048, int64_t batch = 256);
+                           int64_t max_rows = 2048, int64_t batch = 256,
+                           const util::Sharding& sharding = {});
 
 /// A weight triple (κ filled in) with its validation score.
 struct ScoredFusion {
@@ -56,11 +62,13 @@ struct ScoredFusion {
 std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
                                             const TrainingSet& validation,
                                             const TrainingSet& training, int64_t grid_steps,
-                                            int64_t batch = 256);
+                                            int64_t batch = 256,
+                                            const util::Sharding& sharding = {});
 
 /// Scores the whole grid (score_fusion_grid) and returns the best triple; does not change the
 /// network's weights.
 FusionChoice select_fusion(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-                           const TrainingSet& training, int64_t grid_steps, int64_t batch = 256);
+                           const TrainingSet& training, int64_t grid_steps, int64_t batch = 256,
+                           const util::Sharding& sharding = {});
 
 }  // namespace hcmsn::train

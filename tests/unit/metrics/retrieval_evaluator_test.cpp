@@ -92,18 +92,18 @@ TEST(RetrievalEvaluator, ShardsMergeToTheUnshardedResult) {
   std::vector<torch::Tensor> own(shards);
   for (int64_t i = 0; i < shards; ++i) {  // pass 1: each shard's own vector
     EvaluationOptions o = whole;
-    o.shard = i;
-    o.shards = shards;
-    o.sum_over_shards = [&own, i](torch::Tensor& v) { own[static_cast<size_t>(i)] = v.clone(); };
+    o.sharding.rank = i;
+    o.sharding.ranks = shards;
+    o.sharding.sum = [&own, i](torch::Tensor& v) { own[static_cast<size_t>(i)] = v.clone(); };
     const auto partial = evaluate_embeddings(d.q, d.g, d.labels, dist, o);
     EXPECT_NE(partial.per_query_ap, expected.per_query_ap);
   }
   const auto total = own[0] + own[1] + own[2];
   for (int64_t i = 0; i < shards; ++i) {  // pass 2: the sum every shard would receive
     EvaluationOptions o = whole;
-    o.shard = i;
-    o.shards = shards;
-    o.sum_over_shards = [&total](torch::Tensor& v) { v.copy_(total); };
+    o.sharding.rank = i;
+    o.sharding.ranks = shards;
+    o.sharding.sum = [&total](torch::Tensor& v) { v.copy_(total); };
     const auto merged = evaluate_embeddings(d.q, d.g, d.labels, dist, o);
     EXPECT_EQ(merged.per_query_ap, expected.per_query_ap);
     EXPECT_EQ(merged.map_all, expected.map_all);
@@ -115,10 +115,10 @@ TEST(RetrievalEvaluator, ShardsMergeToTheUnshardedResult) {
     }
   }
   EvaluationOptions bad = whole;
-  bad.shards = 2;
+  bad.sharding.ranks = 2;
   EXPECT_TRUE(
       test::contains(test::error_of([&] { evaluate_embeddings(d.q, d.g, d.labels, dist, bad); }),
-                     "needs sum_over_shards"));
+                     "needs their sum"));
 }
 
 TEST(RetrievalEvaluator, PoincareRankingEqualsExactDistanceRanking) {
@@ -156,8 +156,9 @@ TEST(RetrievalEvaluator, PerfectEmbeddingsScoreOne) {
   const std::vector<int64_t> ql = {0, 1, 2, 3, 1}, gl = {3, 2, 1, 0, 0, 1};
   const auto q = centres.index_select(0, torch::tensor(ql));
   const auto g = centres.index_select(0, torch::tensor(gl));
-  const auto r = evaluate_embeddings(q, g, {ql, gl, {}}, {Metric::kPoincare, 1.0},
-                                     {{2}, {}, {}, 1 << 20, false});
+  EvaluationOptions options;
+  options.ks = {2};
+  const auto r = evaluate_embeddings(q, g, {ql, gl, {}}, {Metric::kPoincare, 1.0}, options);
   EXPECT_DOUBLE_EQ(r.map_all, 1.0);
   EXPECT_DOUBLE_EQ(r.prec_at[0], (1.0 + 1.0 + 0.5 + 0.5 + 1.0) / 5.0);  // P@2 with R = 1 or 2
 }
