@@ -4,6 +4,8 @@
 # APIs that exist in only one of Debian's 1.13 and 2.x.
 # Usage: scripts/check_libtorch2.sh TORCH_INCLUDE_DIR [FILE.cpp...]
 #   TORCH_INCLUDE_DIR holds ATen/, c10/, torch/; without files, every source is checked.
+#   With HCMSN_CUDA_HEADERS=DIR (scripts/fetch_cuda_headers.sh DIR), the sources with an NCCL
+#   path (HCMSN_WITH_NCCL) are compiled once more as a CUDA build with NCCL compiles them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 inc=${1:?usage: $0 TORCH_INCLUDE_DIR [FILE.cpp...]}
@@ -32,4 +34,13 @@ if list_sources "$@" |
   echo "all sources compile with -std=$std against $inc"
 else
   exit 1
+fi
+if [ -n "${HCMSN_CUDA_HEADERS:-}" ]; then
+  # The defines CMakeLists.txt sets when it finds NCCL, and USE_CUDA as a CUDA LibTorch has it.
+  nccl_flags=("${flags[@]}" -fsyntax-only -DUSE_CUDA -DUSE_C10D_NCCL -DHCMSN_WITH_NCCL)
+  for d in "$HCMSN_CUDA_HEADERS"/nvidia/*/include; do nccl_flags+=(-isystem "$d"); done
+  for f in $(grep -rl "HCMSN_WITH_NCCL" src apps); do
+    g++ "${nccl_flags[@]}" "$f" || { echo "FAIL (NCCL) $f"; exit 1; }
+  done
+  echo "the NCCL path compiles against $inc and the CUDA headers of $HCMSN_CUDA_HEADERS"
 fi

@@ -4,7 +4,10 @@
 #      (torch.utils.cmake_prefix_path; CUDA, C++20 from LibTorch 2.10 on) into build-gpu/;
 #   2. runs the CUDA tests (they skip on machines without a GPU), then the whole suite;
 #   3. measures fine-tuning throughput on the GPU: MobileNetV2 at 224 on a generated image set,
-#      the same batches, fp32 and --precision bf16, images/s from each run's log.
+#      the same batches, fp32 and --precision bf16, images/s from each run's log;
+#   4. with 2 or more GPUs, data-parallel fine-tuning over NCCL (issue 13): `--nproc 2 --device
+#      cuda`, one GPU per rank, against 1 process on the same global batches (NCCL cannot put two
+#      ranks on one GPU, so a one-GPU machine reports the step as not run).
 # Prints a summary and writes it to OUT/gpu_check.md (OUT defaults to gpu-check/).
 #
 # Needs: an NVIDIA GPU, python3 with a CUDA PyTorch, and hcmsn's other build dependencies (on
@@ -75,4 +78,23 @@ print(f\"{r['samples_per_second']:.1f} images/s, data wait {100 * r['data_wait_s
     "$out/train-$p/log.jsonl")
   log "fine-tuning MobileNetV2 224, batch 128, $p: $rate"
 done
+
+# 4. NCCL data parallelism: 2 ranks against the fp32 run above (same seed and batches).
+gpus=$("$python" -c 'import torch; print(torch.cuda.device_count())')
+if ! grep -q "HCMSN_WITH_NCCL:BOOL=ON" build-gpu/CMakeCache.txt; then
+  log "NCCL: not found at build time (nccl.h; set NCCL_ROOT): the NCCL step did not run"
+elif [ "$gpus" -lt 2 ]; then
+  log "NCCL: $gpus GPU visible, 2 needed (one per rank): the NCCL step did not run"
+else
+  rm -rf "$out/train-nccl"
+  "$hcmsn" --log-level warn train --quiet --layout generic --root "$data" \
+    --unseen "$data/unseen.txt" --semantics "$data/semantics.npy" \
+    --semantics-classes "$data/classes.txt" --backbone mobilenet_v2 --weights "$weights" \
+    --device cuda --nproc 2 --dist-backend nccl --workers 4 --classes-per-batch 16 \
+    --per-class 4 --epochs 1 --batches-per-epoch "$batches" --eval-every 0 --out "$out/train-nccl"
+  rate=$("$python" -c "import json,sys; r=json.loads(open(sys.argv[1]).readlines()[-1]); \
+print(f\"{r['samples_per_second']:.1f} images/s per rank, all-reduce {100 * r['allreduce_share']:.1f}%\")" \
+    "$out/train-nccl/log.jsonl")
+  log "NCCL, 2 ranks on 2 GPUs: $rate"
+fi
 log "total $(($(date +%s) - started)) s"

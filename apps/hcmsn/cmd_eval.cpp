@@ -33,7 +33,7 @@ struct EvalCommandOptions {
 
 int run_eval(EvalCommandOptions& o) {
   if (const auto code = launch_if_asked(o.distributed)) return *code;
-  const auto group = join_if_launched(o.distributed, o.selection.quiet);
+  const auto group = join_if_launched(o.distributed, o.selection.quiet, &o.selection.device);
   // Every rank ends with the same rows and figures: rank 0's warnings speak for all.
   if (group && !group->is_main()) util::set_log_level(util::LogLevel::kError);
   io::OutputGuard guard = result_output_guard(o.output);

@@ -54,7 +54,7 @@ int run_extract(ExtractCommandOptions& o) {
   HCMSN_CHECK(!o.out.empty(), "give the output feature cache with --out");
   HCMSN_CHECK(!o.weights.empty(), "give the backbone's weights with --weights");
   if (const auto code = launch_if_asked(o.distributed)) return *code;
-  const auto group = join_if_launched(o.distributed, o.quiet);
+  const auto group = join_if_launched(o.distributed, o.quiet, &o.extract.device);
   o.extract.communicator = group.get();
   util::install_interrupt_handler();
   const data::Dataset dataset = data::build_dataset(o.spec);

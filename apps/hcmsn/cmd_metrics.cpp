@@ -37,9 +37,10 @@ struct MetricsOptions {
 };
 
 int run_metrics(MetricsOptions& o) {
-  const torch::Device device = util::parse_device(o.device);
+  util::parse_device(o.device);  // before any work: a clear error without CUDA
   if (const auto code = launch_if_asked(o.distributed)) return *code;
-  const auto group = join_if_launched(o.distributed, o.quiet);
+  const auto group = join_if_launched(o.distributed, o.quiet, &o.device);
+  const torch::Device device = util::parse_device(o.device);
   io::OutputGuard(o.force)
       .input("--queries", o.queries)
       .input("--query-labels", o.query_labels)

@@ -142,10 +142,7 @@ int run_train(TrainCommandOptions& o) {
   util::parse_device(o.config.trainer.device);  // before any work: a clear error without CUDA
   util::parse_precision(o.config.trainer.precision);
   if (const auto code = launch_if_asked(o.distributed)) return *code;
-  const auto communicator = join_if_launched(o.distributed, o.quiet);
-  HCMSN_CHECK(!communicator || util::parse_device(o.config.trainer.device).is_cpu(),
-              "data-parallel training runs on the CPU (Gloo) in this build; train on CUDA with "
-              "one process");
+  const auto communicator = join_if_launched(o.distributed, o.quiet, &o.config.trainer.device);
   util::install_interrupt_handler();
   train::RunConfig config;
   train::ClassSemantics semantics;

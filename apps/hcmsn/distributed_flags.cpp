@@ -4,6 +4,7 @@
 
 #include "hcmsn/distributed/launcher.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/device.h"
 #include "hcmsn/util/log.h"
 
 namespace hcmsn::cli {
@@ -19,6 +20,11 @@ void add_distributed_options(CLI::App* cmd, DistributedFlags& flags) {
                   "exchange) before it stops with an error")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--dist-backend", flags.backend,
+                  "c10d process group: gloo (CPU), nccl (CUDA; builds against an official CUDA "
+                  "LibTorch), auto (nccl for --device cuda where built in, else gloo)")
+      ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+      ->capture_default_str();
 }
 
 std::optional<int> launch_if_asked(const DistributedFlags& flags) {
@@ -31,11 +37,16 @@ std::optional<int> launch_if_asked(const DistributedFlags& flags) {
 }
 
 std::shared_ptr<distributed::Communicator> join_if_launched(const DistributedFlags& flags,
-                                                            bool& quiet) {
+                                                            bool& quiet, std::string* device) {
   const distributed::LaunchEnvironment launch = distributed::launch_environment();
   if (launch.world_size <= 1) return nullptr;
   distributed::CommunicatorOptions options;
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_seconds * 1000));
+  if (device != nullptr && util::parse_device(*device).is_cuda()) {
+    *device = "cuda:" + std::to_string(launch.local_rank);
+    options.device = util::parse_device(*device);  // says so when this machine has fewer GPUs
+  }
+  options.backend = distributed::choose_backend(flags.backend, options.device);
   auto communicator = std::make_shared<distributed::Communicator>(launch, options);
   if (!communicator->is_main()) {
     // One voice: the other ranks report warnings and errors only.

@@ -2,6 +2,9 @@
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef HCMSN_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <cerrno>
 #include <cstdlib>
@@ -47,15 +50,46 @@ LaunchEnvironment launch_environment() {
   return e;
 }
 
+bool nccl_available() {
+#ifdef HCMSN_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+Backend choose_backend(const std::string& name, const torch::Device& device) {
+  HCMSN_CHECK(name == "auto" || name == "gloo" || name == "nccl", "unknown backend '", name,
+              "': use auto, gloo or nccl");
+  if (name == "gloo") return Backend::kGloo;
+  if (name == "auto") {
+    return device.is_cuda() && nccl_available() ? Backend::kNccl : Backend::kGloo;
+  }
+  HCMSN_CHECK(nccl_available(),
+              "this build has no NCCL: build hcmsn against an official CUDA LibTorch with NCCL's "
+              "header (nccl.h) installed, or use --dist-backend gloo");
+  HCMSN_CHECK(device.is_cuda(), "NCCL reduces on CUDA devices: give --device cuda");
+  return Backend::kNccl;
+}
+
+std::string to_string(Backend backend) {
+  return backend == Backend::kNccl ? "nccl" : "gloo";
+}
+
 struct Communicator::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef HCMSN_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
 };
 
 Communicator::Communicator(const LaunchEnvironment& environment, CommunicatorOptions options)
     : environment_(environment), options_(options), impl_(std::make_unique<Impl>()) {
   HCMSN_CHECK(environment_.world_size >= 2, "a communicator needs at least 2 processes");
   HCMSN_CHECK(options_.bucket_bytes > 0, "the bucket size must be positive");
+  HCMSN_CHECK(options_.backend == Backend::kGloo || (nccl_available() && options_.device.is_cuda()),
+              "NCCL needs a build with NCCL and a CUDA device (choose_backend says which)");
   try {
     c10d::TCPStoreOptions store;
     store.port = static_cast<std::uint16_t>(environment_.master_port);
@@ -64,12 +98,22 @@ Communicator::Communicator(const LaunchEnvironment& environment, CommunicatorOpt
     store.waitWorkers = true;
     store.timeout = options_.timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(environment_.master_addr, store);
-    auto gloo = c10d::ProcessGroupGloo::Options::create(options_.timeout);
-    gloo->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(environment_.master_addr));
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        impl_->store, static_cast<int>(environment_.rank),
-        static_cast<int>(environment_.world_size), gloo);
+    if (options_.backend == Backend::kGloo) {
+      auto gloo = c10d::ProcessGroupGloo::Options::create(options_.timeout);
+      gloo->devices.push_back(
+          c10d::ProcessGroupGloo::createDeviceForHostname(environment_.master_addr));
+      impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          impl_->store, static_cast<int>(environment_.rank),
+          static_cast<int>(environment_.world_size), gloo);
+    } else {
+#ifdef HCMSN_WITH_NCCL
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = options_.timeout;
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          impl_->store, static_cast<int>(environment_.rank),
+          static_cast<int>(environment_.world_size), nccl);
+#endif
+    }
   } catch (const std::exception& e) {
     HCMSN_CHECK(false, "rank ", environment_.rank, " of ", environment_.world_size,
                 " could not join the process group at ", environment_.master_addr, ":",
@@ -81,13 +125,23 @@ Communicator::Communicator(const LaunchEnvironment& environment, CommunicatorOpt
 Communicator::~Communicator() = default;
 
 void Communicator::all_reduce(torch::Tensor& flat) {
-  std::vector<at::Tensor> tensors{flat};
+  // Gloo reduces host memory, NCCL device memory: a tensor elsewhere goes there and back.
+  const torch::Device where = options_.backend == Backend::kNccl ? options_.device : torch::kCPU;
+  torch::Tensor work = flat.device() == where ? flat : flat.to(where);
+  std::vector<at::Tensor> tensors{work};
   try {
-    impl_->group->allreduce(tensors)->wait(options_.timeout);
+    if (impl_->gloo) {
+      impl_->gloo->allreduce(tensors)->wait(options_.timeout);
+    } else {
+#ifdef HCMSN_WITH_NCCL
+      impl_->nccl->allreduce(tensors)->wait(options_.timeout);
+#endif
+    }
   } catch (const std::exception& e) {
     HCMSN_CHECK(false, "rank ", rank(), ": a collective with the other ", world_size() - 1,
                 " rank(s) failed (a rank died, hung or was stopped): ", e.what());
   }
+  if (!work.is_same(flat)) flat.copy_(work);
 }
 
 void Communicator::average(const std::vector<torch::Tensor>& tensors) {
@@ -103,7 +157,8 @@ void Communicator::average(const std::vector<torch::Tensor>& tensors) {
     while (end < tensors.size() && tensors[end].scalar_type() == dtype &&
            (end == begin ||
             bytes + tensors[end].nbytes() <= static_cast<size_t>(options_.bucket_bytes))) {
-      HCMSN_CHECK(tensors[end].device().is_cpu(), "Gloo averages CPU tensors only");
+      HCMSN_CHECK(tensors[end].device() == tensors[begin].device(),
+                  "the tensors to average lie on different devices");
       bytes += static_cast<int64_t>(tensors[end].nbytes());
       ++end;
     }
@@ -131,8 +186,8 @@ double Communicator::average(double value) {
 void Communicator::sum(torch::Tensor& values) {
   const auto dtype = values.scalar_type();
   HCMSN_CHECK((dtype == torch::kInt64 || dtype == torch::kFloat32 || dtype == torch::kFloat64) &&
-                  values.is_contiguous() && values.device().is_cpu(),
-              "sum takes a contiguous int64, float32 or float64 CPU tensor");
+                  values.is_contiguous(),
+              "sum takes a contiguous int64, float32 or float64 tensor");
   all_reduce(values);
 }
 

@@ -377,6 +377,13 @@ TEST_F(DistributedTrain, MisuseIsRefused) {
   EXPECT_TRUE(test::contains(r.output, "must be a multiple of the number of processes"))
       << r.output;
   EXPECT_TRUE(test::contains(r.output, "rank")) << r.output;  // the launcher names the rank
+  // NCCL: this CPU build has none (a CUDA build with NCCL wants --device cuda).
+  r = test::run_cli(train_args(path("nccl"), "--nproc 2 --dist-backend nccl"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(test::contains(r.output, "this build has no NCCL") ||
+              test::contains(r.output, "give --device cuda"))
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(path("nccl/last.ckpt")));
   setenv("WORLD_SIZE", "2", 1);
   setenv("RANK", "2", 1);
   r = test::run_cli(train_args(path("badrank"), ""));

@@ -1,7 +1,9 @@
 // Data parallelism on LibTorch's own distributed engine (issue 13): c10d's TCPStore for the
-// rendezvous and ProcessGroupGloo for the collectives (CPU tensors; Debian's libtorch-dev ships
-// both). Processes find each other the way torchrun starts them: RANK, WORLD_SIZE, LOCAL_RANK,
-// MASTER_ADDR and MASTER_PORT in the environment (launch_environment()).
+// rendezvous and ProcessGroupGloo for the collectives (Debian's libtorch-dev ships both), or
+// ProcessGroupNCCL on CUDA where hcmsn is built against an official CUDA LibTorch with nccl.h
+// (HCMSN_WITH_NCCL, CMake finds it). Processes find each other the way torchrun starts them:
+// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT in the environment
+// (launch_environment()); under NCCL, rank r drives cuda:LOCAL_RANK.
 //
 // Contract: every rank calls the same collectives in the same order with tensors of the same
 // shapes and dtypes; a rank that dies or stops answering makes the others' next collective fail
@@ -33,11 +35,26 @@ struct LaunchEnvironment {
 /// the variable when one is malformed or inconsistent (RANK outside [0, WORLD_SIZE), ...).
 LaunchEnvironment launch_environment();
 
+/// Which c10d process group carries the collectives.
+enum class Backend { kGloo, kNccl };
+
+/// Whether this build can use NCCL (built against a CUDA LibTorch with NCCL's header).
+bool nccl_available();
+
+/// "gloo", "nccl" or "auto" (NCCL when `device` is CUDA and nccl_available(), else Gloo).
+/// Throws hcmsn::Error for another name, or "nccl" in a build without NCCL or for a CPU device.
+Backend choose_backend(const std::string& name, const torch::Device& device);
+std::string to_string(Backend backend);
+
 struct CommunicatorOptions {
   /// How long a collective (or the rendezvous) waits for the other ranks before it fails.
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   /// Gradients are averaged in flat buckets of at most this many bytes (one all-reduce each).
   int64_t bucket_bytes = int64_t{16} << 20;
+  Backend backend = Backend::kGloo;
+  /// The CUDA device NCCL reduces on (Gloo reduces on the CPU); tensors elsewhere are copied
+  /// there and back, so any collective below takes CPU or device tensors under either backend.
+  torch::Device device = torch::kCPU;
 };
 
 class Communicator {
@@ -53,13 +70,15 @@ class Communicator {
   int64_t world_size() const { return environment_.world_size; }
   bool is_main() const { return environment_.rank == 0; }
 
+  Backend backend() const { return options_.backend; }
+
   /// Replaces each tensor by its mean over the ranks, in place. Tensors are float32 or float64
-  /// CPU tensors (any shapes); they are packed into buckets of `bucket_bytes`, so a model's
-  /// gradients take a few calls, not one per tensor.
+  /// (any shapes, all on one device); they are packed into buckets of `bucket_bytes`, so a
+  /// model's gradients take a few calls, not one per tensor.
   void average(const std::vector<torch::Tensor>& tensors);
   /// The mean of `value` over the ranks.
   double average(double value);
-  /// The sum over the ranks of a contiguous int64, float32 or float64 CPU tensor, in place.
+  /// The sum over the ranks of a contiguous int64, float32 or float64 tensor, in place.
   void sum(torch::Tensor& values);
   void barrier();
 
