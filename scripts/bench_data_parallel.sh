@@ -3,7 +3,9 @@
 # cache (HCMSN heads, d = 512, batch 128 = 16 classes x 4 x 2 modalities, BATCHES steps) as
 #   1 process with 2 threads, 1 process with 1 thread, and 2 processes (--nproc 2) of 1 thread,
 # samples/s from each run's log, and for the 2-process run the share of the epoch spent
-# averaging gradients (allreduce_share). Prints a markdown table.
+# averaging gradients (allreduce_share). Then sharded evaluation: `hcmsn eval` of the first run
+# on every class of the cache against every photo (--classes all --gallery all), wall seconds
+# the same three ways. Prints markdown tables.
 #
 # Usage: scripts/bench_data_parallel.sh [WORK] ; env: CACHE (a feature cache; default: extracted
 # from ../shared's TU-Berlin sketches and photos) and SPLIT (its split, tuberlin30), SHARED
@@ -44,3 +46,27 @@ awk -v a="$one_two" -v b="$one_one" -v c="$two_one" -v s="$share" 'BEGIN {
   printf "| 1 process, 2 threads | %.0f | 1.00 | |\n", a
   printf "| 1 process, 1 thread | %.0f | %.2f | |\n", b, b / a
   printf "| 2 processes (--nproc 2), 1 thread each | %.0f | %.2f | %.1f%% |\n", c, c / a, 100 * s }'
+
+# Sharded evaluation: embedding in blocks and ranking in query shares (eval --nproc).
+evaluate() {  # THREADS [FLAGS...]: wall seconds of one eval
+  local threads=$1
+  shift
+  local start end
+  start=$(date +%s.%N)
+  OMP_WAIT_POLICY=PASSIVE "$hcmsn" --threads "$threads" --log-level warn eval --quiet \
+    --run "$work/p1t2" --classes all --gallery all --json "$work/eval.json" --force "$@" >/dev/null
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }'
+}
+e12=$(evaluate 2)
+e11=$(evaluate 1)
+e21=$(evaluate 1 --nproc 2)
+queries=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); \
+print(r['num_queries'], 'x', r['num_gallery'])" "$work/eval.json")
+echo
+echo "| eval, $queries (every class, every photo) | seconds | speed vs 1 process, 2 threads |"
+echo "|---|---|---|"
+awk -v a="$e12" -v b="$e11" -v c="$e21" 'BEGIN {
+  printf "| 1 process, 2 threads | %.2f | 1.00 |\n", a
+  printf "| 1 process, 1 thread | %.2f | %.2f |\n", b, a / b
+  printf "| 2 processes (--nproc 2), 1 thread each | %.2f | %.2f |\n", c, a / c }'
