@@ -20,7 +20,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopencv-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libfaiss-dev libcpp-httplib-dev libgloo-dev
+  libfaiss-dev libcpp-httplib-dev libgloo-dev libboost-dev
   python3 python3-numpy python3-pip
   chromium chromium-driver python3-selenium wrk
 )

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -17,6 +18,7 @@
 #include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/file_lock.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/vision/pretrained.h"
@@ -69,6 +71,14 @@ int run_extract(ExtractCommandOptions& o) {
               io::OutputKind::owned_folder("fingerprint.json"))
       .output_or_stdout("--stats-json", o.stats_json, io::OutputKind::json())
       .check();
+  // One extraction per cache: another one into the same --out (and its resume folder) is refused
+  // while this one runs. Rank 0 holds it for the group.
+  std::optional<util::FileLock> lock;
+  if (!group || group->is_main()) {
+    util::FileLockOptions lock_options;
+    lock_options.what = "hcmsn extract";
+    lock.emplace(util::lock_path_of_file(o.out), lock_options);
+  }
   if (group) group->barrier();  // every rank has checked the outputs before rank 0 writes any
   const data::DatasetSummary summary = data::summarize(dataset);
   if (!o.quiet) std::cerr << summary.to_table() << std::flush;

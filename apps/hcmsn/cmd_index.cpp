@@ -1,5 +1,6 @@
 // hcmsn index: embeds photos with a trained run (and the backbone it was trained behind) into a
 // gallery file that `hcmsn query` and `hcmsn serve` search; --add appends photos to one.
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -12,6 +13,7 @@
 #include "hcmsn/io/output_guard.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/file_lock.h"
 #include "hcmsn/util/log.h"
 #include "output_flags.h"
 
@@ -27,12 +29,11 @@ struct IndexCommandOptions {
   bool add = false;
   bool quiet = false;
   bool force = false;
+  double lock_wait_s = 600;
   index::EmbedderOptions embedder;
 };
 
 int run_index(const IndexCommandOptions& o) {
-  std::error_code ec;
-  const bool exists = fs::exists(o.out, ec);
   std::vector<index::GalleryEntry> photos = index::list_photos(o.photos);
   {
     std::vector<std::string> paths;
@@ -47,6 +48,14 @@ int run_index(const IndexCommandOptions& o) {
         .output("--out's unreadable list", o.out + ".unreadable.tsv", io::OutputKind::text())
         .check();
   }
+  // One writer per gallery: a second `index` on it waits (another --add would otherwise write
+  // over this one's rows).
+  util::FileLockOptions lock_options;
+  lock_options.wait = std::chrono::milliseconds(static_cast<int64_t>(o.lock_wait_s * 1000));
+  lock_options.what = "hcmsn index";
+  const util::FileLock lock(util::lock_path_of_file(o.out), lock_options);
+  std::error_code ec;
+  const bool exists = fs::exists(o.out, ec);
   HCMSN_CHECK(!exists || o.add || o.force, "gallery '", o.out,
               "' already exists; pass --add to add photos to it, --force to replace it, or remove "
               "it first");
@@ -67,6 +76,12 @@ int run_index(const IndexCommandOptions& o) {
   if (r.already_present > 0) {
     util::log_info("{} of {} photos are already in the gallery and were skipped", r.already_present,
                    listed);
+  }
+  if (!r.duplicates.empty()) {
+    util::log_warn(
+        "{} of {} photos have the same content as a photo already in the gallery (under another "
+        "path) and were skipped, e.g. {} = {}",
+        r.duplicates.size(), listed, r.duplicates.front().first, r.duplicates.front().second);
   }
   if (!r.unreadable.empty()) {
     std::string list;
@@ -104,6 +119,10 @@ void add_index_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--add", o->add, "add the photos to the existing gallery --out");
   cmd->add_option("--checkpoint", o->embedder.checkpoint, "best or last")->capture_default_str();
   cmd->add_option("--batch", o->embedder.batch, "photos per forward pass")->capture_default_str();
+  cmd->add_option("--lock-wait", o->lock_wait_s,
+                  "seconds to wait while another hcmsn index changes the same gallery")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "no progress bar");
   add_device_option(cmd, o->embedder.device);
   add_force_flag(cmd, o->force,

@@ -10,6 +10,7 @@
 #include "device_flag.h"
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/gallery.h"
+#include "hcmsn/index/indexer.h"
 #include "hcmsn/index/searcher_factory.h"
 #include "hcmsn/index/sketch_search.h"
 #include "hcmsn/util/atomic_file.h"
@@ -87,7 +88,7 @@ int run_query(const QueryCommandOptions& o) {
   const std::vector<index::QuerySketch> sketches = collect_sketches(o.sketches);
   const index::Gallery gallery = index::load_gallery(o.index);
   HCMSN_CHECK(gallery.size() > 0, "gallery '", o.index, "' is empty; add photos with hcmsn index");
-  const auto embedder = index::Embedder::from_spec(gallery.embedder, o.run, o.device);
+  const auto embedder = index::gallery_embedder(gallery, o.run, o.device);
   const auto searcher = index::make_searcher(gallery, o.backend);
 
   // With --json -, standard output carries only the JSON lines (`| jq` works); with --json FILE

@@ -89,7 +89,12 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   cmd->add_option("--http-threads", o->http.threads,
-                  "connection threads (a keep-alive connection holds one)")
+                  "threads that run searches and thumbnails (connections hold none)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections", o->http.max_connections,
+                  "connections open at once; more get 503 (with --max-body-bytes, the bound on "
+                  "the memory requests take)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-searches", o->http.max_concurrent_searches,
@@ -104,7 +109,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body-bytes", o->http.max_body_bytes, "largest request body (413 above)")
       ->capture_default_str();
   cmd->add_option("--timeout", o->http.read_timeout_s,
-                  "seconds a client may take to send a request (read timeout)")
+                  "seconds a client may take to send a whole request (headers and body)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-k", o->service.max_k, "largest k a search may ask for")
@@ -116,6 +121,14 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-image-pixels", o->service.max_image_pixels,
                   "largest uploaded image, width x height (413 above)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-query-side", o->service.max_query_side,
+                  "longest side of an uploaded sketch, pixels (413 above, refused before decoding)")
+      ->check(CLI::Range(32, 16384))
+      ->capture_default_str();
+  cmd->add_option("--photo-root", o->service.photo_root,
+                  "results give photo paths relative to this folder (default: the deepest folder "
+                  "holding every photo); the server's absolute paths are never sent")
       ->capture_default_str();
   cmd->add_option("--thumbnail-size", o->service.thumbnail_size,
                   "longer side of /api/photos thumbnails, pixels")

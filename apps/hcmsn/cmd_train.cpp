@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "commands.h"
@@ -17,6 +18,7 @@
 #include "hcmsn/train/trainer.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
+#include "hcmsn/util/file_lock.h"
 #include "hcmsn/util/interrupt.h"
 #include "hcmsn/util/log.h"
 #include "hcmsn/util/precision.h"
@@ -221,6 +223,17 @@ int run_train(TrainCommandOptions& o) {
     semantics = train::read_class_semantics(o.semantics, o.semantics_classes);
   }
   config.trainer.progress = !o.quiet;
+  // One writer per run: a second train or --resume of this folder is refused while this one runs
+  // (rank 0 writes; the other ranks only read).
+  std::optional<util::FileLock> lock;
+  if (!communicator || communicator->is_main()) {
+    util::FileLockOptions lock_options;
+    lock_options.what = o.resume ? "hcmsn train --resume" : "hcmsn train";
+    lock.emplace(util::lock_path_of_folder(o.out), lock_options);
+    // The folder's state may have changed while this process checked it.
+    HCMSN_CHECK(o.resume || !std::filesystem::exists(train::config_path(o.out)), o.out,
+                " already holds a run; use --resume to continue it or choose another --out");
+  }
 
   nlohmann::json cache_meta;
   const train::TrainingSet all =

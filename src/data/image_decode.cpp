@@ -1,5 +1,8 @@
 #include "hcmsn/data/image_decode.h"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <optional>
@@ -56,8 +59,42 @@ std::optional<std::pair<uint64_t, uint64_t>> probe_size(std::string_view b) {
   return std::nullopt;
 }
 
+// Throws unless `b` is a whole PNG: chunks with matching CRCs, up to IEND.
+void check_whole_png(std::string_view b, const std::string& what) {
+  size_t pos = 8;
+  while (true) {
+    HCMSN_CHECK(b.size() - pos >= 12, "cannot decode image '", what,
+                "': the PNG is truncated (it ends before its IEND chunk)");
+    const uint64_t length = get_be(b, pos, 4);
+    HCMSN_CHECK(length <= b.size() - pos - 12, "cannot decode image '", what,
+                "': the PNG is truncated (a chunk runs past the end of the data)");
+    const std::string_view type = b.substr(pos + 4, 4);
+    const auto* typed = reinterpret_cast<const Bytef*>(b.data() + pos + 4);
+    const auto crc = static_cast<uint64_t>(crc32(0L, typed, static_cast<uInt>(length + 4)));
+    HCMSN_CHECK(crc == get_be(b, pos + 8 + length, 4), "cannot decode image '", what,
+                "': the PNG is corrupt (the CRC of its ", type, " chunk does not match)");
+    pos += 12 + length;
+    if (type == "IEND") return;
+  }
+}
+
+// Throws unless `b` (a JPEG) ends with its end-of-image marker, padding zeros aside.
+void check_whole_jpeg(std::string_view b, const std::string& what) {
+  size_t end = b.size();
+  while (end > 0 && b[end - 1] == '\0') --end;
+  HCMSN_CHECK(end >= 4 && static_cast<unsigned char>(b[end - 2]) == 0xFF &&
+                  static_cast<unsigned char>(b[end - 1]) == 0xD9,
+              "cannot decode image '", what,
+              "': the JPEG is truncated (it does not end with its end-of-image marker)");
+}
+
 void check_pixels(uint64_t w, uint64_t h, const std::string& what, const DecodeOptions& options) {
   HCMSN_CHECK(w > 0 && h > 0, "cannot decode image '", what, "': it has no pixels");
+  if (options.max_side > 0 && std::max(w, h) > static_cast<uint64_t>(options.max_side)) {
+    throw ImageTooLargeError(detail::concat("image '", what, "' is ", w, "×", h,
+                                            " pixels, over the limit of ", options.max_side,
+                                            " pixels a side; scale it down before sending it"));
+  }
   if (w > static_cast<uint64_t>(options.max_pixels) / h) {
     throw ImageTooLargeError(detail::concat("image '", what, "' is ", w, "×", h,
                                             " pixels, over the limit of ", options.max_pixels,
@@ -71,6 +108,14 @@ torch::Tensor decode_image_bytes(std::string_view bytes, const std::string& what
                                  const DecodeOptions& options) {
   HCMSN_CHECK(!bytes.empty(), "cannot decode image '", what, "': it is empty");
   if (const auto size = probe_size(bytes)) check_pixels(size->first, size->second, what, options);
+  if (options.strict) {
+    if (bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) {
+      check_whole_png(bytes, what);
+    } else if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+               static_cast<unsigned char>(bytes[1]) == 0xD8) {
+      check_whole_jpeg(bytes, what);
+    }
+  }
   cv::Mat decoded;
   try {
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));

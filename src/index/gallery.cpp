@@ -42,7 +42,10 @@ Gallery parse_payload(const std::string& payload) {
     HCMSN_CHECK(entries.is_array(), "'entries' is not an array");
     g.entries.reserve(entries.size());
     for (const json& e : entries) {
-      g.entries.push_back({e.at(0).get<std::string>(), e.at(1).get<std::string>()});
+      HCMSN_CHECK(e.is_array() && (e.size() == 2 || e.size() == 3),
+                  "an entry is not [path, class] or [path, class, hash]");
+      g.entries.push_back({e.at(0).get<std::string>(), e.at(1).get<std::string>(),
+                           e.size() == 3 ? e.at(2).get<std::string>() : std::string()});
     }
   } catch (const json::exception& e) {
     throw Error(detail::concat("the JSON header lacks a field or has a wrong type: ", e.what()));
@@ -146,7 +149,10 @@ void save_gallery(const std::string& path, const Gallery& gallery) {
     throw Error(detail::concat("cannot save '", path, "': ", e.what()));
   }
   json entries = json::array();
-  for (const auto& e : gallery.entries) entries.push_back(json::array({e.path, e.class_name}));
+  for (const auto& e : gallery.entries) {
+    entries.push_back(e.content_hash.empty() ? json::array({e.path, e.class_name})
+                                             : json::array({e.path, e.class_name, e.content_hash}));
+  }
   std::string header;
   try {
     header = json{{"version", kGalleryVersion},   {"count", gallery.size()},

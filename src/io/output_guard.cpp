@@ -10,6 +10,7 @@
 
 #include "hcmsn/io/file_content.h"
 #include "hcmsn/util/check.h"
+#include "hcmsn/util/file_lock.h"
 
 namespace hcmsn::io {
 namespace {
@@ -100,9 +101,14 @@ bool replaceable(const FileSniff& existing, const OutputKind& kind) {
   return false;
 }
 
+// Empty but for a writers' lock file (util/file_lock.h), which a command that stopped before
+// writing anything leaves behind.
 bool folder_is_empty(const std::string& path) {
   std::error_code ec;
-  return fs::is_empty(path, ec) && !ec;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() != util::kFolderLockName) return false;
+  }
+  return !ec;
 }
 
 }  // namespace

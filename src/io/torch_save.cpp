@@ -464,9 +464,14 @@ StateDict read_torch_save(const std::string& path) {
     const std::string_view pickle(static_cast<const char*>(data.get()), size);
     Unpickler unpickler(pickle, archive, path);
     return to_state_dict(unpickler.run(), path, true);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
     throw Error(detail::concat(path, ": cannot read this torch.save archive (",
-                               e.what_without_backtrace(), ")"));
+                               e.what_without_backtrace(), "); download or save it again"));
+  } catch (const std::exception& e) {
+    throw Error(detail::concat(path, ": cannot read this torch.save archive (", e.what(),
+                               "); download or save it again"));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,7 @@
 
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/data/quickdraw_strokes.h"
+#include "hcmsn/index/indexer.h"
 #include "hcmsn/model/hcmsn_model.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/log.h"
@@ -46,6 +48,32 @@ std::string media_type(std::string_view content_type) {
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return type;
+}
+
+// What clients see of each photo's path: relative to `root`, or (an operator's root that does not
+// hold the photo) its file name; empty `root`: the deepest folder holding every photo.
+std::vector<std::string> public_paths(const index::Gallery& gallery, const std::string& root) {
+  namespace fs = std::filesystem;
+  fs::path base = root.empty() ? fs::path() : fs::path(root).lexically_normal();
+  if (root.empty() && !gallery.entries.empty()) {
+    base = fs::path(gallery.entries.front().path).lexically_normal().parent_path();
+    for (const auto& e : gallery.entries) {
+      const fs::path dir = fs::path(e.path).lexically_normal().parent_path();
+      // Shorten base until it is a prefix of dir.
+      while (!base.empty() && dir.lexically_relative(base).string().rfind("..", 0) == 0) {
+        base = base.parent_path() == base ? fs::path() : base.parent_path();
+      }
+    }
+  }
+  std::vector<std::string> out;
+  out.reserve(gallery.entries.size());
+  for (const auto& e : gallery.entries) {
+    const fs::path p = fs::path(e.path).lexically_normal();
+    const fs::path rel = base.empty() ? p.filename() : p.lexically_relative(base);
+    const bool inside = !rel.empty() && rel.string().rfind("..", 0) != 0 && rel.is_relative();
+    out.push_back(inside ? rel.generic_string() : p.filename().string());
+  }
+  return out;
 }
 
 // A non-negative decimal integer, or nothing.
@@ -147,6 +175,8 @@ torch::Tensor embed_upload(const LoadedIndex& index, std::string_view body, cons
   }
   data::DecodeOptions decode;
   decode.max_pixels = options.max_image_pixels;
+  decode.max_side = options.max_query_side;
+  decode.strict = true;
   torch::Tensor image;
   try {
     image = data::decode_image_bytes(body, "request body", decode);
@@ -200,7 +230,7 @@ LoadedIndex load_index(const std::string& gallery_path, const std::string& run_d
                        const SearcherFactory& make_searcher, const std::string& device) {
   LoadedIndex loaded;
   auto gallery = std::make_shared<index::Gallery>(index::load_gallery(gallery_path));
-  loaded.embedder = index::Embedder::from_spec(gallery->embedder, run_dir_override, device);
+  loaded.embedder = index::gallery_embedder(*gallery, run_dir_override, device);
   loaded.searcher = make_searcher(*gallery);
   loaded.gallery = std::move(gallery);
   return loaded;
@@ -228,14 +258,13 @@ void SearchService::set_loaded(LoadedIndex loaded) {
               "a search service needs a gallery, an embedder and a searcher");
   const auto& g = *loaded.gallery;
   HCMSN_CHECK(g.size() > 0, "the gallery has no photos; index a folder of photos first");
-  HCMSN_CHECK(loaded.embedder->dim() == g.dim(), "the embedder makes ", loaded.embedder->dim(),
-              "-d points but the gallery holds ", g.dim(), "-d points; re-index with this run");
-  HCMSN_CHECK(std::abs(loaded.embedder->curvature() - g.curvature) <= 1e-6 * (1 + g.curvature),
-              "the embedder's curvature ", loaded.embedder->curvature(),
-              " differs from the gallery's ", g.curvature, "; re-index with this run");
+  index::check_embedder_fits(*loaded.embedder, g);
+  auto paths = std::make_shared<const std::vector<std::string>>(
+      public_paths(*loaded.gallery, options_.photo_root));
   auto ready = std::make_shared<const LoadedIndex>(std::move(loaded));
   std::lock_guard<std::mutex> lock(mutex_);
   loaded_ = std::move(ready);
+  public_paths_ = std::move(paths);
   load_error_.clear();
 }
 
@@ -267,7 +296,9 @@ std::string SearchService::load_error() const {
 std::shared_ptr<const LoadedIndex> SearchService::loaded_or_throw() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (loaded_) return loaded_;
-  if (!load_error_.empty()) throw HttpError(503, "the index failed to load: " + load_error_);
+  if (!load_error_.empty()) {
+    throw HttpError(503, "the index failed to load; the server's log says why");
+  }
   throw HttpError(503, "the index is still loading; retry in a moment");
 }
 
@@ -281,8 +312,10 @@ Response SearchService::health() const {
   }
   if (!loaded) {
     if (!error.empty()) {
-      return json_response({{"status", "failed"}, {"error", "the index failed to load: " + error}},
-                           503);
+      // The reason names server files: it is in the server's log (hcmsn serve prints it).
+      return json_response(
+          {{"status", "failed"}, {"error", "the index failed to load; the server's log says why"}},
+          503);
     }
     return json_response(
         {{"status", "loading"}, {"error", "the index is still loading; retry in a moment"}}, 503);
@@ -333,9 +366,15 @@ Response SearchService::search(std::string_view body, std::string_view content_t
 
   const torch::Tensor query = embed_upload(*loaded, body, type, options_);
   const index::Neighbors found = loaded->searcher->search(query, k);
-  // The shape `hcmsn query --json` prints too (index/gallery.h).
+  // The shape `hcmsn query --json` prints too (index/gallery.h), with the paths clients see.
   nlohmann::json results =
       index::result_entries(*loaded->gallery, found.ids, found.distances, /*row=*/0);
+  std::shared_ptr<const std::vector<std::string>> paths;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths = public_paths_;
+  }
+  for (auto& r : results) r["path"] = paths->at(r["id"].get<size_t>());
   const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   return json_response({{"results", std::move(results)}, {"k", k}, {"seconds", took.count()}});
 }
@@ -356,7 +395,11 @@ Response SearchService::photo(std::string_view id_text) const {
   try {
     rgb = data::decode_image_file(entries[*id].path);
   } catch (const Error& e) {
-    throw HttpError(404, detail::concat("photo ", *id, " cannot be read: ", e.what()));
+    // The reason names the server's file: it goes to the log, not to the client.
+    util::log_warn("photo {} cannot be read: {}", *id, e.what());
+    throw HttpError(404, detail::concat("photo ", *id,
+                                        " cannot be read on the server (missing or damaged); the "
+                                        "server's log says why"));
   }
   return Response{200, "image/jpeg", encode_thumbnail(rgb, options_)};
 }

@@ -47,10 +47,17 @@ void from_bytes(Loadable& object, const std::string& bytes, const std::string& p
     // a CPU machine, and resumes on either).
     archive.load_from(is, device);
     object.load(archive);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
     HCMSN_CHECK(false, path, ": the ", what,
                 " in this checkpoint does not fit the run's configuration (",
                 e.what_without_backtrace(), ")");
+  } catch (const std::exception& e) {
+    // TorchScript's own errors (torch::jit::ErrorReport, ...) name no file.
+    HCMSN_CHECK(false, path, ": the ", what, " in this checkpoint cannot be read (", e.what(),
+                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
+                "last) or train the run again");
   }
 }
 
@@ -155,9 +162,17 @@ TrainerState load_checkpoint(const std::string& path, model::RetrievalNetworkImp
     std::istringstream is(net);
     archive.load_from(is, device);
     check_fits(archive, network, "", path);
+  } catch (const Error&) {
+    throw;
   } catch (const c10::Error& e) {
     HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (",
-                e.what_without_backtrace(), ")");
+                e.what_without_backtrace(),
+                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
+                "last) or train the run again");
+  } catch (const std::exception& e) {
+    HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (", e.what(),
+                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
+                "last) or train the run again");
   }
   from_bytes(network, net, path, "network", device);
   if (generator || discriminator) {

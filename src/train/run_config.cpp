@@ -1,7 +1,14 @@
 #include "hcmsn/train/run_config.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "hcmsn/model/small_cnn.h"
 #include "hcmsn/util/atomic_file.h"
@@ -12,6 +19,116 @@ namespace hcmsn::train {
 namespace {
 
 using nlohmann::json;
+
+// A JSON object's fields, read with their types and ranges checked (issue 14: a config edited by
+// hand or corrupted must not give 1e308 as a version, a mean of 4.6e18 or 0.5 as an integer).
+// Errors name the field by its path: "trainer.lr must be a number in [0, 10], got 4.6e+18".
+class Fields {
+ public:
+  Fields(const json& j, std::string where) : j_(j), where_(std::move(where)) {
+    HCMSN_CHECK(j_.is_object(), name_of(""), " must be an object");
+  }
+  Fields at(const char* key) const { return Fields(get(key), name_of(key)); }
+  bool has(const char* key) const { return j_.contains(key); }
+
+  int64_t integer(const char* key, int64_t lo, int64_t hi) const {
+    return checked_integer(get(key), name_of(key), lo, hi);
+  }
+  int64_t integer_or(const char* key, int64_t fallback, int64_t lo, int64_t hi) const {
+    return has(key) ? integer(key, lo, hi) : fallback;
+  }
+  uint64_t unsigned_integer(const char* key) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0),
+                name_of(key), " must be a non-negative integer, got ", v.dump());
+    return v.get<uint64_t>();
+  }
+  double number(const char* key, double lo, double hi) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_number(), name_of(key), " must be a number, got ", v.dump());
+    const double x = v.get<double>();
+    HCMSN_CHECK(std::isfinite(x) && x >= lo && x <= hi, name_of(key), " must be a number in [", lo,
+                ", ", hi, "], got ", x);
+    return x;
+  }
+  double number_or(const char* key, double fallback, double lo, double hi) const {
+    return has(key) ? number(key, lo, hi) : fallback;
+  }
+  bool boolean(const char* key) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_boolean(), name_of(key), " must be true or false, got ", v.dump());
+    return v.get<bool>();
+  }
+  bool boolean_or(const char* key, bool fallback) const {
+    return has(key) ? boolean(key) : fallback;
+  }
+  std::string text(const char* key) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_string(), name_of(key), " must be a string, got ", v.dump().substr(0, 80));
+    return v.get<std::string>();
+  }
+  std::string text_or(const char* key, const std::string& fallback) const {
+    return has(key) ? text(key) : fallback;
+  }
+  std::vector<std::string> texts(const char* key) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_array(), name_of(key), " must be an array of strings");
+    std::vector<std::string> out;
+    for (const auto& e : v) {
+      HCMSN_CHECK(e.is_string(), name_of(key), " must hold strings only, got ",
+                  e.dump().substr(0, 80));
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+  std::vector<int64_t> integers(const char* key, int64_t lo, int64_t hi) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_array(), name_of(key), " must be an array of integers");
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      out.push_back(checked_integer(v[i], name_of(key) + "[" + std::to_string(i) + "]", lo, hi));
+    }
+    return out;
+  }
+  std::array<double, 3> triple(const char* key, double lo, double hi) const {
+    const json& v = get(key);
+    HCMSN_CHECK(v.is_array() && v.size() == 3, name_of(key), " must be an array of 3 numbers");
+    std::array<double, 3> out{};
+    for (size_t i = 0; i < 3; ++i) {
+      const std::string name = name_of(key) + "[" + std::to_string(i) + "]";
+      HCMSN_CHECK(v[i].is_number(), name, " must be a number, got ", v[i].dump());
+      out[i] = v[i].get<double>();
+      HCMSN_CHECK(std::isfinite(out[i]) && out[i] >= lo && out[i] <= hi, name,
+                  " must be a number in [", lo, ", ", hi, "], got ", out[i]);
+    }
+    return out;
+  }
+  const json& raw(const char* key) const { return get(key); }
+
+ private:
+  const json& get(const char* key) const {
+    const auto it = j_.find(key);
+    HCMSN_CHECK(it != j_.end(), name_of(key), " is missing");
+    return *it;
+  }
+  std::string name_of(const char* key) const {
+    return where_.empty() ? key : (*key == 0 ? where_ : where_ + "." + key);
+  }
+  static int64_t checked_integer(const json& v, const std::string& name, int64_t lo, int64_t hi) {
+    HCMSN_CHECK(v.is_number_integer() && !(v.is_number_unsigned() &&
+                                           v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)),
+                name, " must be an integer, got ", v.dump());
+    const int64_t x = v.get<int64_t>();
+    HCMSN_CHECK(x >= lo && x <= hi, name, " must be an integer in [", lo, ", ", hi, "], got ", x);
+    return x;
+  }
+
+  const json& j_;
+  std::string where_;
+};
+
+constexpr int64_t kMaxWidth = int64_t{1} << 20;  // any layer width or feature size
+constexpr int64_t kMaxCount = int64_t{1} << 40;  // steps, epochs, batches
 
 json model_to_json(const model::HCMSNModelOptions& m) {
   return {{"num_seen_classes", m.num_seen_classes()},
@@ -33,25 +150,25 @@ json model_to_json(const model::HCMSNModelOptions& m) {
           {"fused_embedding", m.fused_embedding()}};
 }
 
-model::HCMSNModelOptions model_from_json(const json& j) {
-  model::HCMSNModelOptions m(j.at("num_seen_classes").get<int64_t>());
-  m.in_dim(j.at("in_dim").get<int64_t>())
-      .hidden(j.at("hidden").get<int64_t>())
-      .dim(j.at("dim").get<int64_t>())
-      .hyp_dim(j.at("hyp_dim").get<int64_t>())
-      .sem_dim(j.at("sem_dim").get<int64_t>())
-      .disc_hidden(j.at("disc_hidden").get<int64_t>())
-      .curvature(j.at("curvature").get<double>())
-      .learn_curvature(j.at("learn_curvature").get<bool>())
-      .clip_r(j.at("clip_r").get<double>())
-      .classifier(model::parse_classifier_kind(j.at("classifier").get<std::string>()))
-      .temperature(j.at("temperature").get<double>())
-      .dropout(j.at("dropout").get<double>())
-      .shared_feature_input(j.value("shared_feature_input", false))
+model::HCMSNModelOptions model_from_json(const Fields& f) {
+  model::HCMSNModelOptions m(f.integer("num_seen_classes", 1, kMaxWidth));
+  m.in_dim(f.integer("in_dim", 1, kMaxWidth))
+      .hidden(f.integer("hidden", 1, kMaxWidth))
+      .dim(f.integer("dim", 1, kMaxWidth))
+      .hyp_dim(f.integer("hyp_dim", 0, kMaxWidth))
+      .sem_dim(f.integer("sem_dim", 1, kMaxWidth))
+      .disc_hidden(f.integer("disc_hidden", 1, kMaxWidth))
+      .curvature(f.number("curvature", 0, 1e3))
+      .learn_curvature(f.boolean("learn_curvature"))
+      .clip_r(f.number("clip_r", 0, 1e6))
+      .classifier(model::parse_classifier_kind(f.text("classifier")))
+      .temperature(f.number("temperature", 1e-6, 1e6))
+      .dropout(f.number("dropout", 0, 0.99))
+      .shared_feature_input(f.boolean_or("shared_feature_input", false))
       // Runs from before issue 11 have no teacher and retrieve by h.
-      .teacher_classes(j.value("teacher_classes", int64_t{0}))
-      .conse_top(j.value("conse_top", int64_t{10}))
-      .fused_embedding(j.value("fused_embedding", false));
+      .teacher_classes(f.integer_or("teacher_classes", 0, 0, kMaxWidth))
+      .conse_top(f.integer_or("conse_top", 10, 1, kMaxWidth))
+      .fused_embedding(f.boolean_or("fused_embedding", false));
   return m;
 }
 
@@ -63,17 +180,18 @@ json loss_to_json(const model::LossOptions& l) {
           {"lambda_bridge", l.lambda_bridge()}};
 }
 
-model::LossOptions loss_from_json(const json& j) {
+model::LossOptions loss_from_json(const Fields& f) {
+  constexpr double kMax = 1e6;
   model::LossOptions l;
-  l.lambda_cls(j.at("lambda_cls").get<double>())
-      .lambda_adv(j.at("lambda_adv").get<double>())
-      .lambda_align(j.at("lambda_align").get<double>())
-      .lambda_rec(j.at("lambda_rec").get<double>())
-      .lambda_triplet(j.at("lambda_triplet").get<double>())
-      .margin(j.at("margin").get<double>())
-      .lambda_kd(j.value("lambda_kd", 0.0))
-      .kd_temperature(j.value("kd_temperature", 2.0))
-      .lambda_bridge(j.value("lambda_bridge", 0.0));
+  l.lambda_cls(f.number("lambda_cls", 0, kMax))
+      .lambda_adv(f.number("lambda_adv", 0, kMax))
+      .lambda_align(f.number("lambda_align", 0, kMax))
+      .lambda_rec(f.number("lambda_rec", 0, kMax))
+      .lambda_triplet(f.number("lambda_triplet", 0, kMax))
+      .margin(f.number("margin", 0, kMax))
+      .lambda_kd(f.number_or("lambda_kd", 0.0, 0, kMax))
+      .kd_temperature(f.number_or("kd_temperature", 2.0, 1e-6, kMax))
+      .lambda_bridge(f.number_or("lambda_bridge", 0.0, 0, kMax));
   return l;
 }
 
@@ -102,31 +220,31 @@ json trainer_to_json(const TrainerOptions& t) {
           {"fusion_grid_steps", t.fusion_grid_steps}};
 }
 
-TrainerOptions trainer_from_json(const json& j) {
+TrainerOptions trainer_from_json(const Fields& f) {
   TrainerOptions t;
-  t.epochs = j.at("epochs").get<int64_t>();
-  t.sampler.classes_per_batch(j.at("classes_per_batch").get<int64_t>())
-      .per_class(j.at("per_class").get<int64_t>())
-      .batches_per_epoch(j.at("batches_per_epoch").get<int64_t>());
-  t.lr = j.at("lr").get<double>();
-  t.disc_lr = j.at("disc_lr").get<double>();
-  t.beta1 = j.at("beta1").get<double>();
-  t.beta2 = j.at("beta2").get<double>();
-  t.weight_decay = j.at("weight_decay").get<double>();
-  t.schedule = parse_lr_schedule(j.at("schedule").get<std::string>());
-  t.min_lr_ratio = j.at("min_lr_ratio").get<double>();
-  t.warmup_steps = j.at("warmup_steps").get<int64_t>();
-  t.grad_clip = j.at("grad_clip").get<double>();
-  t.seed = j.at("seed").get<uint64_t>();
+  t.epochs = f.integer("epochs", 0, kMaxCount);
+  t.sampler.classes_per_batch(f.integer("classes_per_batch", 1, kMaxWidth))
+      .per_class(f.integer("per_class", 1, kMaxWidth))
+      .batches_per_epoch(f.integer("batches_per_epoch", 0, kMaxCount));
+  t.lr = f.number("lr", 0, 10);
+  t.disc_lr = f.number("disc_lr", 0, 10);
+  t.beta1 = f.number("beta1", 0, 0.999999);
+  t.beta2 = f.number("beta2", 0, 0.999999);
+  t.weight_decay = f.number("weight_decay", 0, 10);
+  t.schedule = parse_lr_schedule(f.text("schedule"));
+  t.min_lr_ratio = f.number("min_lr_ratio", 0, 1);
+  t.warmup_steps = f.integer("warmup_steps", 0, kMaxCount);
+  t.grad_clip = f.number("grad_clip", 0, 1e12);
+  t.seed = f.unsigned_integer("seed");
   t.sampler.seed(t.seed);
-  t.augment = j.at("augment").get<bool>();
-  t.checkpoint_every = j.at("checkpoint_every").get<int64_t>();
-  t.eval_every = j.at("eval_every").get<int64_t>();
-  t.ks = j.at("ks").get<std::vector<int64_t>>();
-  t.max_steps = j.at("max_steps").get<int64_t>();
-  t.eval_batch = j.at("eval_batch").get<int64_t>();
-  t.fusion_weights = j.value("fusion_weights", std::string());
-  t.fusion_grid_steps = j.value("fusion_grid_steps", int64_t{10});
+  t.augment = f.boolean("augment");
+  t.checkpoint_every = f.integer("checkpoint_every", 0, kMaxCount);
+  t.eval_every = f.integer("eval_every", 0, kMaxCount);
+  t.ks = f.integers("ks", 1, kMaxCount);
+  t.max_steps = f.integer("max_steps", 0, kMaxCount);
+  t.eval_batch = f.integer("eval_batch", 1, kMaxWidth);
+  t.fusion_weights = f.text_or("fusion_weights", std::string());
+  t.fusion_grid_steps = f.integer_or("fusion_grid_steps", 10, 1, 1000);
   return t;
 }
 
@@ -154,20 +272,20 @@ json backbone_to_json(const BackboneSpec& b) {
           {"tf_same_padding", b.tf_same_padding}};
 }
 
-BackboneSpec backbone_from_json(const json& j) {
+BackboneSpec backbone_from_json(const Fields& f) {
   BackboneSpec b;
-  b.kind = j.at("kind").get<std::string>();
-  b.channels = j.at("channels").get<std::vector<int64_t>>();
-  b.convs_per_stage = j.value("convs_per_stage", int64_t{2});  // configs before the option: 2
-  b.out_dim = j.at("out_dim").get<int64_t>();
-  b.input.image_size = j.at("image_size").get<int64_t>();
-  b.input.mean = j.at("mean").get<std::array<double, 3>>();
-  b.input.std = j.at("std").get<std::array<double, 3>>();
+  b.kind = f.text("kind");
+  b.channels = f.integers("channels", 1, int64_t{1} << 16);
+  b.convs_per_stage = f.integer_or("convs_per_stage", 2, 1, 64);  // configs before it: 2
+  b.out_dim = f.integer("out_dim", 0, kMaxWidth);
+  b.input.image_size = f.integer("image_size", 1, 16384);
+  b.input.mean = f.triple("mean", -1e3, 1e3);
+  b.input.std = f.triple("std", 1e-6, 1e3);
   // Keys of issue 12 (fine-tuning); older configs have none.
-  b.weights = j.value("weights", std::string());
-  b.freeze_batch_norm = j.value("freeze_batch_norm", true);
-  b.lr_factor = j.value("lr_factor", 1.0);
-  b.tf_same_padding = j.value("tf_same_padding", true);
+  b.weights = f.text_or("weights", std::string());
+  b.freeze_batch_norm = f.boolean_or("freeze_batch_norm", true);
+  b.lr_factor = f.number_or("lr_factor", 1.0, 0, 1e3);
+  b.tf_same_padding = f.boolean_or("tf_same_padding", true);
   return b;
 }
 
@@ -213,28 +331,38 @@ json RunConfig::to_json() const {
 
 RunConfig RunConfig::from_json(const json& j) {
   try {
-    HCMSN_CHECK(j.value("format", "") == "hcmsn-run", "not an hcmsn run configuration");
-    const int version = j.at("version").get<int>();
+    HCMSN_CHECK(j.is_object() && j.value("format", "") == "hcmsn-run",
+                "not an hcmsn run configuration (no \"format\": \"hcmsn-run\")");
+    const Fields f(j, "");
+    const int64_t version = f.integer("version", 1, std::numeric_limits<int64_t>::max());
     HCMSN_CHECK(version <= kVersion, "the run was written by a newer hcmsn (config version ",
                 version, " > ", kVersion, "); upgrade hcmsn");
     RunConfig c;
-    c.model = model_from_json(j.at("model"));
-    c.backbone = backbone_from_json(j.at("backbone"));
-    c.loss = loss_from_json(j.at("loss"));
-    c.trainer = trainer_from_json(j.at("trainer"));
-    c.data.kind = j.at("data").at("kind").get<std::string>();
-    c.data.path = j.at("data").at("path").get<std::string>();
-    if (j.at("data").contains("dataset")) {
-      c.data.dataset = data::dataset_spec_from_json(j.at("data").at("dataset"));
-      const auto& render = j.at("data").at("render");
-      c.data.render.size = render.at("size").get<int64_t>();
-      c.data.render.line_width = render.at("line_width").get<double>();
-      c.data.render.margin = render.at("margin").get<double>();
+    c.model = model_from_json(f.at("model"));
+    c.backbone = backbone_from_json(f.at("backbone"));
+    c.loss = loss_from_json(f.at("loss"));
+    c.trainer = trainer_from_json(f.at("trainer"));
+    const Fields data = f.at("data");
+    c.data.kind = data.text("kind");
+    HCMSN_CHECK(c.data.kind == "features" || c.data.kind == "images" || c.data.kind == "dataset",
+                "data.kind must be features, images or dataset, got '", c.data.kind, "'");
+    c.data.path = data.text("path");
+    if (data.has("dataset")) {
+      c.data.dataset = data::dataset_spec_from_json(data.raw("dataset"));
+      const Fields render = data.at("render");
+      c.data.render.size = render.integer("size", 8, 16384);
+      c.data.render.line_width = render.number("line_width", 1e-3, 1e3);
+      c.data.render.margin = render.number("margin", 0, 1e3);
     }
-    c.seen_classes = j.at("seen_classes").get<std::vector<std::string>>();
-    c.unseen_classes = j.at("unseen_classes").get<std::vector<std::string>>();
+    c.seen_classes = f.texts("seen_classes");
+    c.unseen_classes = f.texts("unseen_classes");
+    // None before issue 11.
     c.validation_classes =
-        j.value("validation_classes", std::vector<std::string>{});  // none before issue 11
+        f.has("validation_classes") ? f.texts("validation_classes") : std::vector<std::string>{};
+    HCMSN_CHECK(c.seen_classes.empty() ||
+                    static_cast<int64_t>(c.seen_classes.size()) == c.model.num_seen_classes(),
+                "seen_classes holds ", c.seen_classes.size(),
+                " names but model.num_seen_classes is ", c.model.num_seen_classes());
     return c;
   } catch (const nlohmann::json::exception& e) {
     HCMSN_CHECK(false, "malformed run configuration: ", e.what());
@@ -311,7 +439,13 @@ RunConfig read_run_config(const std::string& run_dir) {
   } catch (const nlohmann::json::exception& e) {
     HCMSN_CHECK(false, path, " is not valid JSON: ", e.what());
   }
-  return RunConfig::from_json(j);
+  try {
+    return RunConfig::from_json(j);
+  } catch (const Error& e) {
+    throw Error(detail::concat(path, ": ", e.what(),
+                               " (the file was changed by hand or damaged; fix the field or "
+                               "train the run again)"));
+  }
 }
 
 }  // namespace hcmsn::train

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,9 +18,49 @@
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::util {
+namespace {
+
+// Temporaries older than this whose writer cannot be told (other machines, older versions).
+constexpr auto kOrphanAge = std::chrono::hours(24);
+
+// Whether process `pid` of this machine is gone.
+bool process_gone(long pid) {
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    // PATH.tmp.<pid>.XXXXXX (this version) or PATH.tmp.XXXXXX (before it).
+    const std::string rest = name.substr(prefix.size());
+    const size_t dot = rest.find('.');
+    bool stale = false;
+    if (dot != std::string::npos && dot > 0 && rest.find_first_not_of("0123456789") == dot) {
+      stale = process_gone(std::strtol(rest.substr(0, dot).c_str(), nullptr, 10));
+    } else {
+      std::error_code time_ec;
+      const auto written = fs::last_write_time(it->path(), time_ec);
+      stale = !time_ec && fs::file_time_type::clock::now() - written > kOrphanAge;
+    }
+    if (stale) {
+      std::error_code rm_ec;
+      fs::remove(it->path(), rm_ec);
+    }
+  }
+}
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
-  std::string tmpl = path + ".tmp.XXXXXX";
+  // A writer killed mid-write (SIGKILL, power) leaves its temporary: the next write removes it.
+  remove_stale_temporaries(path);
+  std::string tmpl = path + ".tmp." + std::to_string(::getpid()) + ".XXXXXX";
   const int fd = mkstemp(tmpl.data());
   HCMSN_CHECK(fd >= 0, "cannot create a temporary file next to '", path,
               "': ", std::strerror(errno), " (is the directory there and writable?)");

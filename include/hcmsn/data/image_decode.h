@@ -27,6 +27,14 @@ class ImageTooLargeError : public Error {
 struct DecodeOptions {
   /// Images with more pixels (width × height) are rejected before decoding.
   int64_t max_pixels = int64_t{64} << 20;
+  /// Images with a longer side are rejected before decoding (0: no limit). A query needs a few
+  /// hundred pixels a side; this bounds what one upload can make the decoder allocate.
+  int64_t max_side = 0;
+  /// PNG and JPEG are checked whole before decoding: every PNG chunk there with its CRC up to
+  /// IEND, a JPEG ending in its end-of-image marker. libjpeg decodes a truncated JPEG to a grey
+  /// lower part, and libpng prints its own line to stderr for a broken file; both are refused
+  /// here with one message instead. Off for training data, whose files are decoded leniently.
+  bool strict = false;
 };
 
 /// Decodes an image file. Throws hcmsn::Error naming the file when it is missing, corrupt, not an

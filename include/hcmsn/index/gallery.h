@@ -7,7 +7,8 @@
 // File: one checked file (io/checked_file.h), kind "gallery", version kGalleryVersion, written
 // atomically. Payload, little-endian:
 //   u64 J, then J bytes of JSON {"version", "count", "dim", "curvature", "embedder", "meta",
-//   "entries": [[path, class], ...]}, then count × dim float32 row-major embeddings.
+//   "entries": [[path, class, hash], ...]}, then count × dim float32 row-major embeddings. The
+//   hash (util::content_hash of the photo's bytes) is absent in galleries written before it.
 #pragma once
 
 #include <torch/torch.h>
@@ -24,8 +25,9 @@ inline constexpr char kGalleryKind[] = "gallery";
 inline constexpr uint32_t kGalleryVersion = 1;
 
 struct GalleryEntry {
-  std::string path;        // absolute path of the photo, the thumbnail's source
-  std::string class_name;  // empty when unknown
+  std::string path;               // absolute path of the photo, the thumbnail's source
+  std::string class_name;         // empty when unknown
+  std::string content_hash = {};  // util::content_hash of the bytes; empty when unknown
 };
 
 struct Gallery {

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "hcmsn/index/embedder.h"
 #include "hcmsn/index/exact_search.h"
@@ -36,6 +37,14 @@ struct ServiceOptions {
   /// Bounds on a JSON drawing, so that a small body cannot cost seconds of rendering.
   int64_t max_strokes = 500;
   int64_t max_points = 50000;  // over all strokes
+  /// Uploaded images with a longer side are refused (413) from their header, before decoding: a
+  /// sketch needs a few hundred pixels a side, and this bounds one query's decoded memory
+  /// (1024² RGB pixels: 3 MiB).
+  int64_t max_query_side = 1024;
+  /// Results name photos by their path relative to this folder (the operator's choice of what
+  /// clients see); empty: the deepest folder holding every photo of the gallery. Never the
+  /// server's absolute paths.
+  std::string photo_root;
   /// Longer side of /api/photos thumbnails, in pixels; smaller photos are not enlarged.
   int64_t thumbnail_size = 256;
   int jpeg_quality = 85;
@@ -108,7 +117,7 @@ class SearchService {
   /// `body`: PNG/JPEG bytes (content type image/png or image/jpeg) or JSON {"strokes": [[[x...],
   /// [y...]], ...]} (application/json, QuickDraw simplified format). `k_text`: the k query
   /// parameter, empty for the default. 200 {"results": [{"id", "path", "class", "distance"}...],
-  /// "k", "seconds"}, nearest first.
+  /// "k", "seconds"}, nearest first; "path" is relative to the photo root (ServiceOptions).
   Response search(std::string_view body, std::string_view content_type,
                   std::string_view k_text) const;
   /// `id_text`: a gallery row number in decimal. 200 image/jpeg, the photo with its longer side
@@ -123,7 +132,9 @@ class SearchService {
   ServiceOptions options_;
   mutable std::mutex mutex_;
   std::shared_ptr<const LoadedIndex> loaded_;  // null until ready
-  std::string load_error_;                     // non-empty after a failed load
+  /// Per gallery row: the path clients see (relative to the photo root).
+  std::shared_ptr<const std::vector<std::string>> public_paths_;
+  std::string load_error_;  // non-empty after a failed load
   std::thread loader_;
 };
 

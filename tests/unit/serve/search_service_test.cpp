@@ -78,6 +78,12 @@ class SearchServiceTest : public ::testing::Test {
     EXPECT_EQ(r.content_type, "application/json");
     return json::parse(r.body);
   }
+  // What a client sees of a photo's path: relative to the deepest folder holding every photo
+  // (the tiny gallery's data/photo), i.e. "<class>/<file>".
+  static std::string public_path(const std::string& path) {
+    const std::filesystem::path p(path);
+    return (p.parent_path().filename() / p.filename()).generic_string();
+  }
   // The reference: exact search on the embedder's output for the same query.
   void expect_equals_exact(const json& answer, const torch::Tensor& query, int64_t k) {
     const auto& g = *loaded_.gallery;
@@ -87,7 +93,7 @@ class SearchServiceTest : public ::testing::Test {
     for (size_t j = 0; j < results.size(); ++j) {
       const int64_t id = expected.ids[0][j].item<int64_t>();
       EXPECT_EQ(results[j].at("id").get<int64_t>(), id) << "rank " << j;
-      EXPECT_EQ(results[j].at("path"), g.entries[id].path);
+      EXPECT_EQ(results[j].at("path"), public_path(g.entries[id].path));
       EXPECT_EQ(results[j].at("class"), g.entries[id].class_name);
       EXPECT_FLOAT_EQ(results[j].at("distance").get<float>(),
                       expected.distances[0][j].item<float>());
@@ -250,6 +256,66 @@ TEST_F(SearchServiceTest, PhotosByRowNumberOnly) {
   EXPECT_TRUE(test::contains(message, "no photo")) << message;
 }
 
+// No answer shows the server's file system: result paths are relative to the photo root (the
+// operator's, or the photos' common folder), a photo that cannot be read is reported without its
+// path.
+TEST_F(SearchServiceTest, AnswersNeverDiscloseServerPaths) {
+  const auto& g = *loaded_.gallery;
+  const std::string root = std::filesystem::path(g.entries[0].path).parent_path().parent_path();
+  const json answer = search_json(kStrokes, "application/json", "20");
+  for (const auto& r : answer.at("results")) {
+    const std::string path = r.at("path");
+    EXPECT_FALSE(test::contains(path, root)) << path;
+    EXPECT_NE(path.front(), '/') << path;
+  }
+  ServiceOptions labelled;
+  labelled.photo_root = std::filesystem::path(root).parent_path().string();  // data/
+  SearchService with_root(labelled);
+  with_root.set_loaded(loaded_);
+  const json rooted = json::parse(with_root.search(kStrokes, "application/json", "3").body);
+  for (const auto& r : rooted.at("results")) {
+    const auto id = r.at("id").get<size_t>();
+    EXPECT_EQ(r.at("path"), "photo/" + public_path(g.entries[id].path));
+  }
+  // A photo whose file has gone.
+  auto moved = std::make_shared<index::Gallery>(g);
+  moved->entries[0].path = root + "/gone/missing.png";
+  LoadedIndex broken = loaded_;
+  broken.gallery = moved;
+  SearchService service;
+  service.set_loaded(broken);
+  std::string message;
+  EXPECT_EQ(status_of([&] { service.photo("0"); }, &message), 404);
+  EXPECT_FALSE(test::contains(message, "/")) << message;
+  EXPECT_TRUE(test::contains(message, "photo 0 cannot be read")) << message;
+}
+
+// A truncated JPEG is refused whole (libjpeg would decode its top and grey the rest), a sketch
+// over max_query_side is refused from its header before any decoding.
+TEST_F(SearchServiceTest, RefusesTruncatedJpegsAndOversizedQueries) {
+  std::vector<uchar> buffer;
+  ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(64, 64, CV_8UC3, cv::Scalar(20, 200, 20)), buffer));
+  const std::string jpeg(buffer.begin(), buffer.end());
+  std::string message;
+  EXPECT_EQ(status_of([&] { service_->search(jpeg.substr(0, jpeg.size() / 3), "image/jpeg", ""); },
+                      &message),
+            400);
+  EXPECT_TRUE(test::contains(message, "the JPEG is truncated")) << message;
+  EXPECT_EQ(service_->search(jpeg, "image/jpeg", "").status, 200);
+  const std::string png = first_sketch_png();
+  EXPECT_EQ(status_of([&] { service_->search(png.substr(0, png.size() - 5), "image/png", ""); },
+                      &message),
+            400);
+  EXPECT_TRUE(test::contains(message, "the PNG is truncated")) << message;
+  ASSERT_TRUE(cv::imencode(".png", cv::Mat(1100, 40, CV_8UC3, cv::Scalar(255, 255, 255)), buffer));
+  EXPECT_EQ(
+      status_of(
+          [&] { service_->search(std::string(buffer.begin(), buffer.end()), "image/png", ""); },
+          &message),
+      413);
+  EXPECT_TRUE(test::contains(message, "over the limit of 1024 pixels a side")) << message;
+}
+
 TEST_F(SearchServiceTest, HealthAndClasses) {
   const json health = json::parse(service_->health().body);
   EXPECT_EQ(health.at("status"), "ok");
@@ -299,8 +365,10 @@ TEST(SearchServiceLoading, AnswersNotReadyUntilLoadedAndReportsFailures) {
   const Response failed = failing.health();
   EXPECT_EQ(failed.status, 503);
   EXPECT_EQ(json::parse(failed.body).at("status"), "failed");
-  EXPECT_TRUE(test::contains(json::parse(failed.body).at("error").get<std::string>(),
-                             "/nonexistent/gallery.hgi"));
+  // The reason stays on the server (it names its files): the client is told where to look.
+  const std::string told = json::parse(failed.body).at("error").get<std::string>();
+  EXPECT_FALSE(test::contains(told, "/nonexistent")) << told;
+  EXPECT_TRUE(test::contains(told, "log")) << told;
   std::string message;
   EXPECT_EQ(status_of([&] { failing.classes(); }, &message), 503);
   EXPECT_TRUE(test::contains(message, "failed to load")) << message;

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -96,6 +99,31 @@ TEST_F(AtomicFile, NoTempFilesLeftAfterSuccess) {
   for (int i = 0; i < 5; ++i) write_file_atomic(dir_ + "/f" + std::to_string(i), std::to_string(i));
   EXPECT_TRUE(temp_leftovers(dir_).empty());
   EXPECT_EQ(names_in(dir_).size(), 5u);
+}
+
+// A writer SIGKILLed mid-write leaves PATH.tmp.<pid>.XXXXXX: the next write removes the ones of
+// dead processes, keeps a live writer's, and removes unattributable ones only after a day.
+TEST_F(AtomicFile, TheNextWriteRemovesTheTemporariesOfDeadWriters) {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);  // reaped: its pid names no process now
+  const std::string path = dir_ + "/g.bin";
+  const auto touch = [&](const std::string& name) { std::ofstream(dir_ + "/" + name) << "half"; };
+  const std::string dead = "g.bin.tmp." + std::to_string(child) + ".AbC123";
+  const std::string alive = "g.bin.tmp." + std::to_string(getpid()) + ".XyZ789";
+  touch(dead);
+  touch(alive);
+  touch("g.bin.tmp.Old123");    // before pids were in the name, fresh: kept
+  touch("g.bin.tmp.Older1");    // the same, two days old: removed
+  touch("h.bin.tmp.1.AbC123");  // another file's: not ours to judge
+  fs::last_write_time(dir_ + "/g.bin.tmp.Older1",
+                      fs::file_time_type::clock::now() - std::chrono::hours(48));
+  write_file_atomic(path, "new");
+  EXPECT_EQ(read_file(path), "new");
+  const auto left = temp_leftovers(dir_);
+  EXPECT_EQ(left, (std::vector<std::string>{alive, "g.bin.tmp.Old123", "h.bin.tmp.1.AbC123"}));
 }
 
 TEST_F(AtomicFile, MissingDirectoryThrowsNamingPathAndLeavesNoTempFile) {
