@@ -176,7 +176,6 @@ torch::Tensor embed_upload(const LoadedIndex& index, std::string_view body, cons
   data::DecodeOptions decode;
   decode.max_pixels = options.max_image_pixels;
   decode.max_side = options.max_query_side;
-  decode.strict = true;
   torch::Tensor image;
   try {
     image = data::decode_image_bytes(body, "request body", decode);

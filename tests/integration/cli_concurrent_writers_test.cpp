@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <thread>
 
 #include "hcmsn/index/gallery.h"
@@ -207,6 +208,40 @@ TEST_F(ConcurrentWriters, ADamagedCheckpointWithAValidChecksumNamesItsFile) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(test::contains(r.output, ckpt)) << r.output;
   EXPECT_FALSE(test::contains(r.output, "terminate")) << r.output;
+}
+
+// A truncated PNG or JPEG sketch: one clear message from query (no second "libpng error" line,
+// no grey half-decoded JPEG searched), and an unreadable photo listed by index.
+TEST_F(ConcurrentWriters, CorruptImagesGetOneClearMessage) {
+  const std::string gallery = path("corrupt.hcmsn");
+  ASSERT_EQ(test::run_cli(index_args(path("part0"), gallery)).exit_code, 0);
+  std::string png;
+  for (const auto& e : fs::recursive_directory_iterator(path("data/sketch"))) {
+    if (e.is_regular_file()) png = util::read_file(e.path().string());
+  }
+  util::write_file_atomic(path("cut.png"), png.substr(0, png.size() / 3));
+  std::vector<uchar> buffer;
+  ASSERT_TRUE(cv::imencode(".jpg", cv::Mat(48, 48, CV_8UC3, cv::Scalar(0, 0, 255)), buffer));
+  util::write_file_atomic(path("cut.jpg"),
+                          std::string(buffer.begin(), buffer.begin() + buffer.size() / 3));
+  for (const char* name : {"cut.png", "cut.jpg"}) {
+    const auto r = test::run_cli("query --index '" + gallery + "' '" + path(name) + "'");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_TRUE(test::contains(r.output, "is truncated")) << r.output;
+    EXPECT_FALSE(test::contains(r.output, "libpng")) << r.output;
+    EXPECT_FALSE(test::contains(r.output, "Premature end")) << r.output;
+  }
+  fs::create_directories(path("photos_cut/cat"));
+  fs::copy_file(path("cut.jpg"), path("photos_cut/cat/cut.jpg"));
+  fs::copy_file(path("cut.png"), path("photos_cut/cat/cut.png"));
+  fs::copy(path("part1"), path("photos_cut"), fs::copy_options::recursive);
+  const auto r = test::run_cli(index_args(path("photos_cut"), gallery) + " --add");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(test::contains(r.output, "libpng")) << r.output;
+  const std::string unreadable = util::read_file(gallery + ".unreadable.tsv");
+  EXPECT_TRUE(test::contains(unreadable, "cut.jpg")) << unreadable;
+  EXPECT_TRUE(test::contains(unreadable, "cut.png")) << unreadable;
+  EXPECT_EQ(index::load_gallery(gallery).size(), 72);
 }
 
 }  // namespace

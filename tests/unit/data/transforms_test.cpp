@@ -5,8 +5,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/io/npy.h"
+#include "hcmsn/util/atomic_file.h"
 #include "support/test_support.h"
 
 namespace hcmsn::data {
@@ -113,6 +117,37 @@ TEST(ImageDecode, RejectsBombsCorruptAndMissingFiles) {
   EXPECT_TRUE(contains(error_of([&] { decode_image_bytes("not an image", "x.jpg"); }), "x.jpg"));
   EXPECT_TRUE(contains(error_of([&] { decode_image_bytes("", "e.png"); }), "empty"));
   EXPECT_TRUE(contains(error_of([&] { decode_image_file("/nonexistent.png"); }), "no such file"));
+}
+
+// Strict decoding (the default): a PNG must be whole (chunk CRCs up to IEND), a JPEG must end with
+// its end-of-image marker (padding zeros allowed); sides over max_side are refused from the
+// header. With strict off, OpenCV decodes what it can of a truncated JPEG.
+TEST(ImageDecode, StrictDecodingRefusesTruncatedAndDamagedFiles) {
+  const std::string png = util::read_file(test::fixture("transforms/picture.png"));
+  const auto whole = decode_image_bytes(png, "p.png");
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes(png.substr(0, png.size() - 4), "p"); }),
+                       "the PNG is truncated"));
+  std::string flipped = png;
+  flipped[png.size() / 2] ^= 0x10;  // inside IDAT
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes(flipped, "p"); }),
+                       "the CRC of its IDAT chunk does not match"));
+  std::vector<uchar> buffer;
+  cv::Mat noise(240, 320, CV_8UC3);
+  cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
+  ASSERT_TRUE(cv::imencode(".jpg", noise, buffer));
+  const std::string jpeg(buffer.begin(), buffer.end());
+  EXPECT_EQ(decode_image_bytes(jpeg + std::string(7, '\0'), "padded").sizes(),
+            (std::vector<int64_t>{3, 240, 320}));
+  const std::string cut = jpeg.substr(0, jpeg.size() / 2);
+  EXPECT_TRUE(
+      contains(error_of([&] { decode_image_bytes(cut, "cut.jpg"); }), "the JPEG is truncated"));
+  DecodeOptions lenient;
+  lenient.strict = false;
+  EXPECT_EQ(decode_image_bytes(cut, "cut.jpg", lenient).sizes(),
+            (std::vector<int64_t>{3, 240, 320}));
+  DecodeOptions narrow;
+  narrow.max_side = whole.size(2) - 1;
+  EXPECT_TRUE(contains(error_of([&] { decode_image_bytes(png, "p", narrow); }), "pixels a side"));
 }
 
 }  // namespace
