@@ -20,6 +20,7 @@
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/file_lock.h"
 #include "support/test_support.h"
+#include "support/tiny_gallery.h"
 
 namespace hcmsn {
 namespace {
@@ -30,18 +31,11 @@ class ConcurrentWriters : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(test::temp_dir("concurrent_writers"));
-    auto r = test::run_cli(
-        "--log-level warn synth-images --quiet --image-size 24 --photos-per-class 3 "
-        "--sketches-per-class 2 --out '" +
-        path("data") + "'");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    r = test::run_cli("--threads 2 --log-level warn train --quiet --images '" + path("data") +
-                      "' --semantics '" + path("data/semantics.npy") + "' --semantics-classes '" +
-                      path("data/classes.txt") + "' --unseen '" + path("data/unseen.txt") +
-                      "' --out '" + run() +
-                      "' --image-size 16 --cnn-channels 4,8 --cnn-out-dim 16 --dim 16 "
-                      "--hidden 32 --classes-per-batch 6 --per-class 2 --epochs 1");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    // The serve tests' tiny run (synthetic images, a small CNN): its data and run folder.
+    const auto& tiny = test::tiny_gallery();
+    ASSERT_GT(tiny.gallery.size(), 0) << "no tiny gallery";
+    fs::create_directory_symlink(tiny.data, path("data"));
+    run_ = new std::string(tiny.run);
     // Three disjoint photo folders of 12 classes each.
     std::vector<fs::path> classes;
     for (const auto& e : fs::directory_iterator(path("data/photo"))) classes.push_back(e.path());
@@ -53,16 +47,21 @@ class ConcurrentWriters : public ::testing::Test {
       fs::copy(classes[i], part + "/" + classes[i].filename().string());
     }
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete run_;
+  }
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
-  static std::string run() { return path("run"); }
+  static std::string run() { return *run_; }
   static std::string index_args(const std::string& photos, const std::string& gallery) {
     return "--threads 1 --log-level warn index --quiet --run '" + run() + "' --photos '" + photos +
            "' --out '" + gallery + "'";
   }
   static std::string* dir_;
+  static std::string* run_;
 };
 std::string* ConcurrentWriters::dir_ = nullptr;
+std::string* ConcurrentWriters::run_ = nullptr;
 
 TEST_F(ConcurrentWriters, TwoAddsAtOnceKeepEveryRow) {
   const std::string gallery = path("shared.hcmsn");
