@@ -97,6 +97,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "the memory requests take)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", o->http.max_connections_per_client,
+                  "connections open at once from one client address; more get 503 (clients "
+                  "behind one proxy share an address)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--max-searches", o->http.max_concurrent_searches,
                   "searches running at once; more wait up to --search-wait ms, then get 503 (0 = "
                   "one per core)")

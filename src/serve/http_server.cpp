@@ -140,6 +140,7 @@ struct HttpServer::Impl {
   int port = -1;
   std::mutex sessions_mutex;
   std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<std::string, int> per_client;  // open connections per client address
   // Destroyed before the members above (reverse order): the I/O context destroys the handlers
   // that still own sessions, whose destructors use the registry and the counter.
   net::io_context ioc{kIoThreads};
@@ -158,23 +159,34 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)),
         server_(server),
         buffer_(server.options.max_header_bytes + server.options.max_body_bytes + 4096) {
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    client_ = ec ? std::string("unknown") : peer.address().to_string();
     ++server_.connections;
   }
   ~Session() {
     {
       std::lock_guard<std::mutex> lock(server_.sessions_mutex);
       server_.sessions.erase(this);
+      if (--server_.per_client[client_] <= 0) server_.per_client.erase(client_);
     }
     --server_.connections;
   }
 
   void start(bool over_limit) {
+    int from_client = 0;
     {
       std::lock_guard<std::mutex> lock(server_.sessions_mutex);
       server_.sessions.emplace(this, weak_from_this());
+      from_client = ++server_.per_client[client_];
     }
     if (over_limit) {
       send(error_response(503, "too many connections; retry in a moment"), 11, false, false, "");
+      return;
+    }
+    if (from_client > server_.options.max_connections_per_client) {
+      send(error_response(503, "too many connections from this client; close some and retry"), 11,
+           false, false, "");
       return;
     }
     read();
@@ -344,6 +356,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
+  std::string client_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   int requests_ = 0;
@@ -388,7 +401,8 @@ HttpServer::HttpServer(std::shared_ptr<SearchService> service, HttpServerOptions
   HCMSN_CHECK(options.port >= 0 && options.port <= 65535, "port must be in [0, 65535], got ",
               options.port);
   HCMSN_CHECK(options.threads >= 1, "the server needs at least 1 worker thread (--http-threads)");
-  HCMSN_CHECK(options.max_connections >= 1, "the server needs at least 1 connection");
+  HCMSN_CHECK(options.max_connections >= 1 && options.max_connections_per_client >= 1,
+              "the server needs at least 1 connection, and 1 per client");
   HCMSN_CHECK(options.max_body_bytes >= 1024, "the body limit must be at least 1024 bytes");
   HCMSN_CHECK(options.max_header_bytes >= 1024 && options.max_target_bytes >= 64,
               "the header limit must be at least 1024 bytes and the URI limit at least 64");

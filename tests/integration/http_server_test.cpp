@@ -473,6 +473,27 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
   EXPECT_TRUE(test::contains(answer, "too many connections")) << answer;
   small.stop();
+  // One client cannot take every connection: its share is bounded.
+  options.max_connections = 8;
+  options.max_connections_per_client = 3;
+  HttpServer shared(service_, options);
+  shared.start();
+  std::vector<std::unique_ptr<RawClient>> mine;
+  for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<RawClient>(shared.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    RawClient fourth(shared.port());
+    const std::string refused = fourth.receive(std::chrono::milliseconds(3000));
+    EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+    EXPECT_TRUE(test::contains(refused, "from this client")) << refused;
+  }
+  mine.pop_back();  // one closes: room again
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  httplib::Client again("127.0.0.1", shared.port());
+  const auto health = again.Get("/api/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  shared.stop();
 }
 
 // A searcher that holds every search until released: a deterministic full house.

@@ -13,8 +13,8 @@
 // seen, then the connection closes), ambiguous framing (two different Content-Length values,
 // Content-Length with Transfer-Encoding) 400, a body over max_body_bytes 413, a URI over
 // max_target_bytes 414, headers over max_header_bytes 431, a handler failure 500, no search slot
-// free within search_wait_ms 503, no connection free 503. Handlers never throw. Range headers are
-// ignored: every answer is whole (200, never 206).
+// free within search_wait_ms 503, no connection free (in all, or for this client address) 503.
+// Handlers never throw. Range headers are ignored: every answer is whole (200, never 206).
 //
 // Deadlines: a request (line, headers and body) must arrive within read_timeout_s of the moment
 // the server starts reading it (after keep_alive_timeout_s more of idling on a kept-alive
@@ -53,6 +53,9 @@ struct HttpServerOptions {
   int threads = 8;
   /// Connections open at once; a connection beyond is answered 503 and closed.
   int max_connections = 128;
+  /// Connections open at once from one client address (503 beyond), so that one client cannot
+  /// take every connection. Clients behind one proxy share an address: raise it there.
+  int max_connections_per_client = 64;
   /// Searches running at once (each uses the CPU fully); 0 = one per available core.
   int max_concurrent_searches = 0;
   /// How long a search waits for a free slot before the answer is 503 "busy".
