@@ -344,7 +344,7 @@ TEST_F(HttpServerTest, SlowClientsCannotHoldTheServer) {
   for (int round = 0; round < 6; ++round) {
     for (auto& c : slow) c->send("X-Slow: " + std::to_string(round) + "\r\n");
     httplib::Client probe("127.0.0.1", server.port());
-    probe.set_read_timeout(1, 0);
+    probe.set_read_timeout(3, 0);  // ends a hang only
     const auto r = probe.Get("/api/health");
     if (r && r->status == 200) ++answered;
     open_meanwhile = std::max(open_meanwhile, server.connections());
@@ -355,7 +355,7 @@ TEST_F(HttpServerTest, SlowClientsCannotHoldTheServer) {
   // Past their deadline the slow ones are disconnected, not left to hold memory.
   int closed = 0;
   for (auto& c : slow) {
-    c->receive(std::chrono::milliseconds(4000));
+    c->receive(std::chrono::milliseconds(20000));
     closed += c->closed() ? 1 : 0;
   }
   EXPECT_EQ(closed, 32);
@@ -373,7 +373,7 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
     }
     RawClient c(server_->port());
     ASSERT_TRUE(c.send(requests));
-    const std::string answers = c.receive(std::chrono::milliseconds(5000));
+    const std::string answers = c.receive(std::chrono::milliseconds(20000));
     EXPECT_TRUE(c.closed());
     EXPECT_EQ(count_of(answers, "HTTP/1.1 200 OK"), static_cast<size_t>(n)) << answers;
     // In order: health's body first, then classes'.
@@ -401,26 +401,31 @@ TEST_F(HttpServerTest, RangeIsIgnoredAndAmbiguousFramingRefused) {
         "Transfer-Encoding: chunked\r\nContent-Length: " + std::to_string(body.size()) + "\r\n"}) {
     RawClient c(server_->port());
     c.send(head + framing + "\r\n" + body);
-    const std::string answer = c.receive(std::chrono::milliseconds(3000));
+    const std::string answer = c.receive(std::chrono::milliseconds(20000));
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << framing << " -> " << answer;
     EXPECT_TRUE(test::contains(answer, "ambiguous framing")) << answer;
   }
 }
 
+// Answered at once, not at the request deadline: with a 60 s deadline a server that waited for
+// the rest of the request would close without answering when it ran out (and the client here
+// gives up after 20 s), so a 400 at all is the proof; no time is asserted.
 TEST_F(HttpServerTest, AMalformedRequestLineIsAnsweredAtOnce) {
   load();
+  HttpServerOptions options;
+  options.port = 0;
+  options.read_timeout_s = 60;
+  HttpServer server(service_, options);
+  server.start();
   for (const std::string& line : {std::string("GARBAGE\r\n\r\n"), std::string("GET\r\n\r\n"),
                                   std::string("GET / HTTP/9.x\r\n\r\n")}) {
-    RawClient c(server_->port());
-    const auto start = std::chrono::steady_clock::now();
+    RawClient c(server.port());
     c.send(line);
-    const std::string answer = c.receive(std::chrono::milliseconds(3000));
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::string answer = c.receive(std::chrono::milliseconds(20000));
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << line << " -> " << answer;
-    // Well before the 1 s request deadline (3 s here only ends a hang).
-    EXPECT_LT(seconds, 0.9) << line;
+    EXPECT_TRUE(c.closed()) << line;
   }
+  server.stop();
 }
 
 // Resident memory of this process, bytes.
@@ -458,6 +463,15 @@ TEST_F(HttpServerTest, OversizedSketchesCostNoMemory) {
   EXPECT_LT(after - before, int64_t{64} << 20);  // one decoded image alone would be 48 MiB
 }
 
+// Waits (up to a minute: only a hang guard) until `server` has `n` connections open.
+bool wait_for_connections(const HttpServer& server, int n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server.connections() != n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return server.connections() == n;
+}
+
 TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   load();
   HttpServerOptions options;
@@ -467,9 +481,9 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   small.start();
   RawClient a(small.port()), b(small.port());
   ASSERT_TRUE(a.connected() && b.connected());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // both accepted
+  ASSERT_TRUE(wait_for_connections(small, 2));  // both accepted
   RawClient c(small.port());
-  const std::string answer = c.receive(std::chrono::milliseconds(3000));
+  const std::string answer = c.receive(std::chrono::milliseconds(20000));
   EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
   EXPECT_TRUE(test::contains(answer, "too many connections")) << answer;
   small.stop();
@@ -480,15 +494,15 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   shared.start();
   std::vector<std::unique_ptr<RawClient>> mine;
   for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<RawClient>(shared.port()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(wait_for_connections(shared, 3));
   {
     RawClient fourth(shared.port());
-    const std::string refused = fourth.receive(std::chrono::milliseconds(3000));
+    const std::string refused = fourth.receive(std::chrono::milliseconds(20000));
     EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
     EXPECT_TRUE(test::contains(refused, "from this client")) << refused;
   }
   mine.pop_back();  // one closes: room again
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_for_connections(shared, 2));
   httplib::Client again("127.0.0.1", shared.port());
   const auto health = again.Get("/api/health");
   ASSERT_TRUE(health);

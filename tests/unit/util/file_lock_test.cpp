@@ -2,6 +2,7 @@
 // naming the holder or let in once the holder ends, and the lock gone with a killed holder.
 #include "hcmsn/util/file_lock.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +17,9 @@
 namespace hcmsn::util {
 namespace {
 
-// A child process that takes the lock, then sleeps `hold_ms` (or forever) and exits.
-pid_t hold_in_child(const std::string& path, int hold_ms) {
+// A child process that takes the lock, then sleeps `hold_ms` (or forever), creates `done` (when
+// given) and exits, which releases the lock.
+pid_t hold_in_child(const std::string& path, int hold_ms, const std::string& done = "") {
   int ready[2];
   if (pipe(ready) != 0) return -1;
   const pid_t pid = fork();
@@ -29,6 +31,7 @@ pid_t hold_in_child(const std::string& path, int hold_ms) {
     [[maybe_unused]] const ssize_t n = write(ready[1], "x", 1);
     if (hold_ms < 0) pause();
     std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+    if (!done.empty()) close(open(done.c_str(), O_CREAT | O_WRONLY, 0644));
     _exit(0);
   }
   close(ready[1]);
@@ -39,20 +42,21 @@ pid_t hold_in_child(const std::string& path, int hold_ms) {
 }
 
 TEST(FileLock, ASecondWriterIsRefusedNamingTheHolderOrWaitsForIt) {
-  const std::string path = test::temp_dir("file_lock") + "/gallery.hgi.lock";
-  const pid_t holder = hold_in_child(path, 600);
+  const std::string dir = test::temp_dir("file_lock");
+  const std::string path = dir + "/gallery.hgi.lock";
+  const std::string done = dir + "/holder_done";
+  const pid_t holder = hold_in_child(path, 600, done);
   ASSERT_GT(holder, 0);
   const std::string refused = test::error_of([&] { FileLock lock(path); });
   EXPECT_TRUE(
       test::contains(refused, "is locked by pid " + std::to_string(holder) + " (the test's child)"))
       << refused;
-  // Waiting: let in once the holder exits (about 0.6 s).
+  // Waiting: let in once the holder is done (it marks that just before it exits).
   FileLockOptions wait;
-  wait.wait = std::chrono::seconds(30);
-  const auto start = std::chrono::steady_clock::now();
+  wait.wait = std::chrono::seconds(60);
   {
     FileLock lock(path, wait);
-    EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+    EXPECT_TRUE(std::filesystem::exists(done));
   }
   int status = 0;
   waitpid(holder, &status, 0);
