@@ -45,7 +45,9 @@ TEST_F(CliCheckBackbone, JsonReportHasTheReadmeTop1) {
     double sum = 0;
     for (size_t k = 0; k < 5; ++k) {
       sum += top5[k]["prob"].get<double>();
-      if (k > 0) EXPECT_LE(top5[k]["prob"].get<double>(), top5[k - 1]["prob"].get<double>());
+      if (k > 0) {
+        EXPECT_LE(top5[k]["prob"].get<double>(), top5[k - 1]["prob"].get<double>());
+      }
       EXPECT_GE(top5[k]["index"].get<int64_t>(), 0);
       EXPECT_LT(top5[k]["index"].get<int64_t>(), 1000);
     }

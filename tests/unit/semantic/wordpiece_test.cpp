@@ -86,8 +86,8 @@ TEST(WordPieceText, OverlongWordIsUnknown) {
 
 TEST(WordPieceText, InvalidUtf8IsAnError) {
   const WordPieceTokenizer tok(small_vocab());
-  for (const std::string bad : {std::string("caf\xC3"), std::string("\xFF"),
-                                std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
+  for (const std::string& bad : {std::string("caf\xC3"), std::string("\xFF"),
+                                 std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
     EXPECT_TRUE(test::contains(test::error_of([&] { tok.encode(bad); }), "not valid UTF-8"));
   }
 }

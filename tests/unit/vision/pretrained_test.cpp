@@ -106,8 +106,12 @@ TEST(PretrainedTest, PthAndSafetensorsLoadIdenticalTensors) {
   }
   // Folded BatchNorm (README): running_mean 0, running_var 1 everywhere.
   for (const auto& [name, t] : da) {
-    if (contains(name, "running_mean")) EXPECT_EQ(t.abs().max().item<float>(), 0.0f) << name;
-    if (contains(name, "running_var")) EXPECT_TRUE((t == 1).all().item<bool>()) << name;
+    if (contains(name, "running_mean")) {
+      EXPECT_EQ(t.abs().max().item<float>(), 0.0f) << name;
+    }
+    if (contains(name, "running_var")) {
+      EXPECT_TRUE((t == 1).all().item<bool>()) << name;
+    }
   }
 }
 
