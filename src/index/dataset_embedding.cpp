@@ -7,7 +7,6 @@
 #include "hcmsn/data/quickdraw_strokes.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
-#include "hcmsn/util/progress.h"
 
 namespace hcmsn::index {
 namespace {
@@ -46,7 +45,6 @@ Embedder::FileBatch embed_dataset_items(const Embedder& embedder,
                                         const std::vector<data::DatasetItem>& items,
                                         int64_t modality, bool progress,
                                         const util::Sharding& sharding) {
-  sharding.check();
   for (const auto& item : items) {
     HCMSN_CHECK(item.modality == modality, "item ", item.id, " has modality ", item.modality,
                 ", not ", modality, "; embed sketches and photos separately");
@@ -64,54 +62,54 @@ Embedder::FileBatch embed_dataset_items(const Embedder& embedder,
         data::parse_drawing(file.lines[static_cast<size_t>(item.record)], what),
         embedder.render_options());
   };
-  const auto count = static_cast<int64_t>(items.size());
-  if (!sharding.active()) {
-    return embedder.embed_loaded(count, load, modality, {"embedding", "items", progress});
-  }
-  // Per item: 1 embedded, 2 unreadable, 0 another rank's; its row of embeddings likewise.
-  auto embeddings = torch::zeros({count, embedder.dim()}, torch::kFloat32);
-  auto status = torch::zeros({count}, torch::kInt64);
-  auto* state = status.data_ptr<int64_t>();
+  // One forward pass per block of batch() items, as Embedder::embed_loaded batches them; each
+  // block gives its embeddings (zero rows where an item is unreadable) and a status per item.
+  constexpr int64_t kEmbedded = 1, kUnreadable = 2;
+  std::map<size_t, std::string> reasons;  // of the unreadable items this rank read
+  const auto blocks = util::compute_in_blocks(
+      static_cast<int64_t>(items.size()), embedder.batch(),
+      [&](int64_t first, int64_t n) -> std::vector<torch::Tensor> {
+        auto embeddings = torch::zeros({n, embedder.dim()}, torch::kFloat32);
+        auto status = torch::full({n, 1}, kUnreadable, torch::kInt64);
+        if (n == 0) return {embeddings, status};
+        const auto part =
+            embedder.embed_loaded(n, [&](size_t i) { return load(static_cast<size_t>(first) + i); },
+                                  modality, {"", "", false});
+        std::vector<int64_t> at(part.embedded.begin(), part.embedded.end());
+        if (!at.empty()) {
+          const auto rows = torch::tensor(at, torch::kInt64);
+          embeddings.index_copy_(0, rows, part.embeddings);
+          status.index_fill_(0, rows, kEmbedded);
+        }
+        for (const auto& [i, reason] : part.unreadable)
+          reasons[static_cast<size_t>(first) + i] = reason;
+        return {embeddings, status};
+      },
+      sharding, progress);
   Embedder::FileBatch out;
-  util::Progress bar(count, {"embedding", "items", progress});
-  for (int64_t first = 0, block = 0; first < count; first += embedder.batch(), ++block) {
-    const int64_t n = std::min(embedder.batch(), count - first);
-    if (sharding.owns(block)) {
-      const auto part =
-          embedder.embed_loaded(n, [&](size_t i) { return load(static_cast<size_t>(first) + i); },
-                                modality, {"", "", false});
-      std::vector<int64_t> at;
-      for (size_t i : part.embedded) {
-        at.push_back(first + static_cast<int64_t>(i));
-        state[at.back()] = 1;
-      }
-      if (!at.empty()) {
-        embeddings.index_copy_(0, torch::tensor(at, torch::kInt64), part.embeddings);
-      }
-      for (const auto& unreadable : part.unreadable) {
-        state[first + static_cast<int64_t>(unreadable.first)] = 2;
-      }
-    }
-    bar.advance(n);
-  }
-  sharding.sum(embeddings);
-  sharding.sum(status);
+  const auto status = blocks[1].contiguous();
+  const auto* state = status.data_ptr<int64_t>();
   std::vector<int64_t> rows;
-  for (int64_t i = 0; i < count; ++i) {
-    if (state[i] == 1) {
-      rows.push_back(i);
-      out.embedded.push_back(static_cast<size_t>(i));
-    } else {
-      // Unreadable (rare): load it again for the reason, so every rank lists every one.
-      try {
-        load(static_cast<size_t>(i));
-        out.unreadable.emplace_back(static_cast<size_t>(i), "unreadable on another rank");
-      } catch (const std::exception& e) {
-        out.unreadable.emplace_back(static_cast<size_t>(i), e.what());
-      }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (state[i] == kEmbedded) {
+      rows.push_back(static_cast<int64_t>(i));
+      out.embedded.push_back(i);
+      continue;
+    }
+    auto known = reasons.find(i);
+    if (known != reasons.end()) {
+      out.unreadable.emplace_back(i, known->second);
+      continue;
+    }
+    // Read by another rank (rare): load it again for the reason, so every rank lists every one.
+    try {
+      load(i);
+      out.unreadable.emplace_back(i, "unreadable on another rank");
+    } catch (const std::exception& e) {
+      out.unreadable.emplace_back(i, e.what());
     }
   }
-  out.embeddings = embeddings.index_select(0, torch::tensor(rows, torch::kInt64)).contiguous();
+  out.embeddings = blocks[0].index_select(0, torch::tensor(rows, torch::kInt64)).contiguous();
   return out;
 }
 

@@ -181,12 +181,11 @@ class Session : public std::enable_shared_from_this<Session> {
       from_client = ++server_.per_client[client_];
     }
     if (over_limit) {
-      send(error_response(503, "too many connections; retry in a moment"), 11, false, false, "");
+      send(error_response(503, "too many connections; retry in a moment"));
       return;
     }
     if (from_client > server_.options.max_connections_per_client) {
-      send(error_response(503, "too many connections from this client; close some and retry"), 11,
-           false, false, "");
+      send(error_response(503, "too many connections from this client; close some and retry"));
       return;
     }
     read();
@@ -227,7 +226,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       const auto [status, message] = parse_failure(ec, server_.options);
-      return send(error_response(static_cast<int>(status), message), 11, false, false, "");
+      framing_ = Framing{};
+      return send(error_response(static_cast<int>(status), message));
     }
     ++requests_;
     handle(parser_->release());
@@ -235,12 +235,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle(HttpRequest req) {
     const auto& o = server_.options;
-    const bool keep_alive = req.keep_alive() && requests_ < o.keep_alive_max_requests;
-    const int version = req.version();
-    const bool head = req.method() == http::verb::head;
+    framing_ = {req.version(), req.keep_alive() && requests_ < o.keep_alive_max_requests,
+                req.method() == http::verb::head};
     const std::string target(req.target());
     if (target.size() > o.max_target_bytes) {
-      return send(error_response(414, "the request URI is too long"), version, false, head, "");
+      framing_.keep_alive = false;
+      return send(error_response(414, "the request URI is too long"));
     }
     const size_t q = target.find('?');
     const std::string path = target.substr(0, q);
@@ -251,65 +251,58 @@ class Session : public std::enable_shared_from_this<Session> {
     if (allowed == nullptr) {
       return send(error_response(404,
                                  "no such resource; the API is GET /api/health, GET /api/classes, "
-                                 "POST /api/search, GET /api/photos/<id>"),
-                  version, keep_alive, head, "");
+                                 "POST /api/search, GET /api/photos/<id>"));
     }
-    const bool get_like = std::string(allowed) == "GET" && (method == "GET" || head);
+    const bool get_like = std::string(allowed) == "GET" && (method == "GET" || framing_.head);
     if (method != allowed && !get_like) {
       Response r = error_response(
           405, method.substr(0, 16) + " is not allowed on " + path + "; use " + allowed);
-      return send(std::move(r), version, keep_alive, head, allowed);
+      return send(std::move(r), allowed);
     }
     auto& service = *server_.service;
     if (path == "/") {
       const auto page = web_index_html();
-      return send(Response{200, "text/html; charset=utf-8", std::string(page.data(), page.size())},
-                  version, keep_alive, head, "");
+      return send(Response{200, "text/html; charset=utf-8", std::string(page.data(), page.size())});
     }
     if (path == "/api/health") {
-      return send(guarded([&] { return service.health(); }), version, keep_alive, head, "");
+      return send(guarded([&] { return service.health(); }));
     }
     if (path == "/api/classes") {
-      return send(guarded([&] { return service.classes(); }), version, keep_alive, head, "");
+      return send(guarded([&] { return service.classes(); }));
     }
     if (path == "/api/search") {
       const std::string type(req[http::field::content_type]);
       const std::string k = query_param(query, "k").value_or("");
       auto body = std::make_shared<std::string>(std::move(req.body()));
-      return work(
-          [this, body, type, k] {
-            if (!server_.slots.acquire(std::chrono::milliseconds(server_.options.search_wait_ms))) {
-              return error_response(503, "busy: all search slots are taken; retry in a moment");
-            }
-            Response r = guarded([&] { return server_.service->search(*body, type, k); });
-            server_.slots.release();
-            return r;
-          },
-          version, keep_alive, head);
+      return work([this, body, type, k] {
+        if (!server_.slots.acquire(std::chrono::milliseconds(server_.options.search_wait_ms))) {
+          return error_response(503, "busy: all search slots are taken; retry in a moment");
+        }
+        Response r = guarded([&] { return server_.service->search(*body, type, k); });
+        server_.slots.release();
+        return r;
+      });
     }
     const std::string id = path.substr(sizeof kPhotoPrefix - 1);
     if (id.empty() || id.size() > kMaxPhotoIdBytes || id.find('/') != std::string::npos) {
-      return send(error_response(404, "a photo is /api/photos/<id>, id a gallery row number"),
-                  version, keep_alive, head, "");
+      return send(error_response(404, "a photo is /api/photos/<id>, id a gallery row number"));
     }
-    work([this, id] { return guarded([&] { return server_.service->photo(id); }); }, version,
-         keep_alive, head);
+    work([this, id] { return guarded([&] { return server_.service->photo(id); }); });
   }
 
   // CPU work on the worker pool; the answer comes back to this connection's strand.
-  void work(std::function<Response()> job, int version, bool keep_alive, bool head) {
-    net::post(*server_.workers, [self = shared_from_this(), job = std::move(job), version,
-                                 keep_alive, head] {
+  void work(std::function<Response()> job) {
+    net::post(*server_.workers, [self = shared_from_this(), job = std::move(job)] {
       Response r = job();
-      net::post(self->executor(), [self, r = std::move(r), version, keep_alive, head]() mutable {
-        self->send(std::move(r), version, keep_alive, head, "");
-      });
+      net::post(self->executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
     });
   }
 
-  void send(Response r, int version, bool keep_alive, bool head, const char* allow) {
-    keep_alive = keep_alive && !server_.stopping;
-    auto res = std::make_shared<HttpResponse>(static_cast<http::status>(r.status), version);
+  void send(Response r, const char* allow = "") {
+    const bool keep_alive = framing_.keep_alive && !server_.stopping;
+    const bool head = framing_.head;
+    auto res =
+        std::make_shared<HttpResponse>(static_cast<http::status>(r.status), framing_.version);
     res->set(http::field::server, "hcmsn");
     res->set(http::field::content_type, r.content_type);
     if (r.status == 503) res->set(http::field::retry_after, "1");
@@ -361,6 +354,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   int requests_ = 0;
   bool reading_ = false;
+  // How the request being answered is to be answered (one at a time per connection). A request
+  // the parser refused gets HTTP/1.1 and a close.
+  struct Framing {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;
+  } framing_;
   char drain_buffer_[4096];
 };
 

@@ -50,17 +50,22 @@ std::string media_type(std::string_view content_type) {
   return type;
 }
 
+// Whether a path made by lexically_relative stays inside its base (no leading "..").
+bool stays_inside(const std::filesystem::path& relative) {
+  return !relative.empty() && relative.is_relative() && *relative.begin() != "..";
+}
+
 // What clients see of each photo's path: relative to `root`, or (an operator's root that does not
 // hold the photo) its file name; empty `root`: the deepest folder holding every photo.
 std::vector<std::string> public_paths(const index::Gallery& gallery, const std::string& root) {
   namespace fs = std::filesystem;
-  fs::path base = root.empty() ? fs::path() : fs::path(root).lexically_normal();
+  fs::path base = fs::path(root).lexically_normal();
   if (root.empty() && !gallery.entries.empty()) {
     base = fs::path(gallery.entries.front().path).lexically_normal().parent_path();
     for (const auto& e : gallery.entries) {
       const fs::path dir = fs::path(e.path).lexically_normal().parent_path();
-      // Shorten base until it is a prefix of dir.
-      while (!base.empty() && dir.lexically_relative(base).string().rfind("..", 0) == 0) {
+      // Shorten base until it holds dir.
+      while (!base.empty() && !stays_inside(dir.lexically_relative(base))) {
         base = base.parent_path() == base ? fs::path() : base.parent_path();
       }
     }
@@ -70,8 +75,7 @@ std::vector<std::string> public_paths(const index::Gallery& gallery, const std::
   for (const auto& e : gallery.entries) {
     const fs::path p = fs::path(e.path).lexically_normal();
     const fs::path rel = base.empty() ? p.filename() : p.lexically_relative(base);
-    const bool inside = !rel.empty() && rel.string().rfind("..", 0) != 0 && rel.is_relative();
-    out.push_back(inside ? rel.generic_string() : p.filename().string());
+    out.push_back(stays_inside(rel) ? rel.generic_string() : p.filename().string());
   }
   return out;
 }

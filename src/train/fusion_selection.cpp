@@ -20,7 +20,7 @@ model::EmbeddingParts embed_parts_of(model::RetrievalNetworkImpl& network, const
   network.eval();
   torch::NoGradGuard no_grad;
   const auto device = network.parameters().front().device();
-  const auto parts = embed_in_blocks(
+  const auto parts = util::compute_in_blocks(
       set.size(), batch,
       [&](int64_t start, int64_t n) -> std::vector<torch::Tensor> {
         const auto p = network.embed_parts(set.input_slice(start, n).to(device),

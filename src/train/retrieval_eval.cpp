@@ -8,43 +8,6 @@
 #include "hcmsn/util/progress.h"
 
 namespace hcmsn::train {
-std::vector<torch::Tensor> embed_in_blocks(int64_t rows, int64_t batch, const BlockEmbedder& embed,
-                                           const util::Sharding& sharding, bool progress) {
-  HCMSN_CHECK(batch > 0, "the embedding batch size must be > 0");
-  sharding.check();
-  if (rows == 0) return embed(0, 0);
-  // Per block: its outputs, or undefined tensors (n rows) where another rank embeds it.
-  std::vector<std::vector<torch::Tensor>> blocks;
-  std::vector<int64_t> sizes;
-  std::vector<torch::Tensor> shape_of;  // one computed block's outputs, for the zeros
-  util::Progress bar(rows, {"embedding", "items", progress});
-  for (int64_t start = 0, block = 0; start < rows; start += batch, ++block) {
-    const int64_t n = std::min(batch, rows - start);
-    sizes.push_back(n);
-    blocks.emplace_back();
-    if (sharding.owns(block)) {
-      blocks.back() = embed(start, n);
-      if (shape_of.empty()) shape_of = blocks.back();
-    }
-    bar.advance(n);
-  }
-  // A rank that owns no block learns the outputs' widths from one row.
-  if (shape_of.empty()) shape_of = embed(0, 1);
-  std::vector<torch::Tensor> out;
-  for (size_t k = 0; k < shape_of.size(); ++k) {
-    std::vector<torch::Tensor> parts;
-    for (size_t b = 0; b < blocks.size(); ++b) {
-      parts.push_back(blocks[b].empty()
-                          ? torch::zeros({sizes[b], shape_of[k].size(1)}, shape_of[k].options())
-                          : blocks[b][k]);
-    }
-    out.push_back(torch::cat(parts).contiguous());
-    // x + 0 is x: the sum over the ranks copies each block from the rank that embedded it.
-    if (sharding.active()) sharding.sum(out.back());
-  }
-  return out;
-}
-
 torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet& set,
                          int64_t batch, bool progress, const util::Sharding& sharding) {
   const bool was_training = network.is_training();
@@ -52,7 +15,7 @@ torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet
   torch::NoGradGuard no_grad;
   const auto device = network.parameters().front().device();
   const int64_t dim = network.hcmsn()->embedding_dim();
-  const auto embedded = embed_in_blocks(
+  const auto embedded = util::compute_in_blocks(
       set.size(), batch,
       [&](int64_t start, int64_t n) -> std::vector<torch::Tensor> {
         if (n == 0) return {torch::zeros({0, dim})};

@@ -44,12 +44,7 @@ class Fields {
     return v.get<uint64_t>();
   }
   double number(const char* key, double lo, double hi) const {
-    const json& v = get(key);
-    HCMSN_CHECK(v.is_number(), name_of(key), " must be a number, got ", v.dump());
-    const double x = v.get<double>();
-    HCMSN_CHECK(std::isfinite(x) && x >= lo && x <= hi, name_of(key), " must be a number in [", lo,
-                ", ", hi, "], got ", x);
-    return x;
+    return checked_number(get(key), name_of(key), lo, hi);
   }
   double number_or(const char* key, double fallback, double lo, double hi) const {
     return has(key) ? number(key, lo, hi) : fallback;
@@ -95,11 +90,7 @@ class Fields {
     HCMSN_CHECK(v.is_array() && v.size() == 3, name_of(key), " must be an array of 3 numbers");
     std::array<double, 3> out{};
     for (size_t i = 0; i < 3; ++i) {
-      const std::string name = name_of(key) + "[" + std::to_string(i) + "]";
-      HCMSN_CHECK(v[i].is_number(), name, " must be a number, got ", v[i].dump());
-      out[i] = v[i].get<double>();
-      HCMSN_CHECK(std::isfinite(out[i]) && out[i] >= lo && out[i] <= hi, name,
-                  " must be a number in [", lo, ", ", hi, "], got ", out[i]);
+      out[i] = checked_number(v[i], name_of(key) + "[" + std::to_string(i) + "]", lo, hi);
     }
     return out;
   }
@@ -113,6 +104,13 @@ class Fields {
   }
   std::string name_of(const char* key) const {
     return where_.empty() ? key : (*key == 0 ? where_ : where_ + "." + key);
+  }
+  static double checked_number(const json& v, const std::string& name, double lo, double hi) {
+    HCMSN_CHECK(v.is_number(), name, " must be a number, got ", v.dump());
+    const double x = v.get<double>();
+    HCMSN_CHECK(std::isfinite(x) && x >= lo && x <= hi, name, " must be a number in [", lo, ", ",
+                hi, "], got ", x);
+    return x;
   }
   static int64_t checked_integer(const json& v, const std::string& name, int64_t lo, int64_t hi) {
     HCMSN_CHECK(v.is_number_integer() && !(v.is_number_unsigned() &&

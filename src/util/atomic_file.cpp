@@ -28,8 +28,7 @@ bool process_gone(long pid) {
   return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
-}  // namespace
-
+// The temporaries of `path` whose writer is gone (see write_file_atomic); never throws.
 void remove_stale_temporaries(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path target(path);
@@ -56,6 +55,8 @@ void remove_stale_temporaries(const std::string& path) {
     }
   }
 }
+
+}  // namespace
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
   // A writer killed mid-write (SIGKILL, power) leaves its temporary: the next write removes it.

@@ -51,7 +51,7 @@ FileLock::FileLock(std::string lock_path, const FileLockOptions& options)
                       ? " (waited " + std::to_string(options.wait.count() / 1000) + " s)"
                       : "");
     }
-    if (!said && options.say_when_waiting) {
+    if (!said) {
       log_info("waiting for {} to release '{}'", holder_of(fd_), path_);
       said = true;
     }

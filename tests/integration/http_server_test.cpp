@@ -61,6 +61,15 @@ std::string raw_exchange(int port, const std::string& bytes) {
   return received;
 }
 
+// A server for `service` with `options` on a free loopback port, started.
+std::unique_ptr<HttpServer> start_on_free_port(std::shared_ptr<SearchService> service,
+                                               HttpServerOptions options) {
+  options.port = 0;
+  auto server = std::make_unique<HttpServer>(std::move(service), options);
+  server->start();
+  return server;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -330,24 +339,22 @@ TEST_F(HttpServerTest, SlowClientsCannotHoldTheServer) {
   // sending one header line every 0.4 s and never finishing (the probe's slow clients; with a
   // per-read timeout they would stay forever).
   HttpServerOptions options;
-  options.port = 0;
   options.read_timeout_s = 4;
-  HttpServer server(service_, options);
-  server.start();
+  const auto server = start_on_free_port(service_, options);
   std::vector<std::unique_ptr<RawClient>> slow;
   for (int i = 0; i < 32; ++i) {
-    slow.push_back(std::make_unique<RawClient>(server.port()));
+    slow.push_back(std::make_unique<RawClient>(server->port()));
     ASSERT_TRUE(slow.back()->connected());
     slow.back()->send("GET /api/health HTTP/1.1\r\nHost: x\r\n");
   }
   int answered = 0, open_meanwhile = 0;
   for (int round = 0; round < 6; ++round) {
     for (auto& c : slow) c->send("X-Slow: " + std::to_string(round) + "\r\n");
-    httplib::Client probe("127.0.0.1", server.port());
+    httplib::Client probe("127.0.0.1", server->port());
     probe.set_read_timeout(3, 0);  // ends a hang only
     const auto r = probe.Get("/api/health");
     if (r && r->status == 200) ++answered;
-    open_meanwhile = std::max(open_meanwhile, server.connections());
+    open_meanwhile = std::max(open_meanwhile, server->connections());
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
   }
   EXPECT_EQ(answered, 6);
@@ -359,7 +366,7 @@ TEST_F(HttpServerTest, SlowClientsCannotHoldTheServer) {
     closed += c->closed() ? 1 : 0;
   }
   EXPECT_EQ(closed, 32);
-  server.stop();
+  server->stop();
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -413,19 +420,17 @@ TEST_F(HttpServerTest, RangeIsIgnoredAndAmbiguousFramingRefused) {
 TEST_F(HttpServerTest, AMalformedRequestLineIsAnsweredAtOnce) {
   load();
   HttpServerOptions options;
-  options.port = 0;
   options.read_timeout_s = 60;
-  HttpServer server(service_, options);
-  server.start();
+  const auto server = start_on_free_port(service_, options);
   for (const std::string& line : {std::string("GARBAGE\r\n\r\n"), std::string("GET\r\n\r\n"),
                                   std::string("GET / HTTP/9.x\r\n\r\n")}) {
-    RawClient c(server.port());
+    RawClient c(server->port());
     c.send(line);
     const std::string answer = c.receive(std::chrono::milliseconds(20000));
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << line << " -> " << answer;
     EXPECT_TRUE(c.closed()) << line;
   }
-  server.stop();
+  server->stop();
 }
 
 // Resident memory of this process, bytes.
@@ -475,39 +480,36 @@ bool wait_for_connections(const HttpServer& server, int n) {
 TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
   load();
   HttpServerOptions options;
-  options.port = 0;
   options.max_connections = 2;
-  HttpServer small(service_, options);
-  small.start();
-  RawClient a(small.port()), b(small.port());
+  const auto small = start_on_free_port(service_, options);
+  RawClient a(small->port()), b(small->port());
   ASSERT_TRUE(a.connected() && b.connected());
-  ASSERT_TRUE(wait_for_connections(small, 2));  // both accepted
-  RawClient c(small.port());
+  ASSERT_TRUE(wait_for_connections(*small, 2));  // both accepted
+  RawClient c(small->port());
   const std::string answer = c.receive(std::chrono::milliseconds(20000));
   EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
   EXPECT_TRUE(test::contains(answer, "too many connections")) << answer;
-  small.stop();
+  small->stop();
   // One client cannot take every connection: its share is bounded.
   options.max_connections = 8;
   options.max_connections_per_client = 3;
-  HttpServer shared(service_, options);
-  shared.start();
+  const auto shared = start_on_free_port(service_, options);
   std::vector<std::unique_ptr<RawClient>> mine;
-  for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<RawClient>(shared.port()));
-  ASSERT_TRUE(wait_for_connections(shared, 3));
+  for (int i = 0; i < 3; ++i) mine.push_back(std::make_unique<RawClient>(shared->port()));
+  ASSERT_TRUE(wait_for_connections(*shared, 3));
   {
-    RawClient fourth(shared.port());
+    RawClient fourth(shared->port());
     const std::string refused = fourth.receive(std::chrono::milliseconds(20000));
     EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
     EXPECT_TRUE(test::contains(refused, "from this client")) << refused;
   }
   mine.pop_back();  // one closes: room again
-  ASSERT_TRUE(wait_for_connections(shared, 2));
-  httplib::Client again("127.0.0.1", shared.port());
+  ASSERT_TRUE(wait_for_connections(*shared, 2));
+  httplib::Client again("127.0.0.1", shared->port());
   const auto health = again.Get("/api/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
-  shared.stop();
+  shared->stop();
 }
 
 // A searcher that holds every search until released: a deterministic full house.
@@ -538,12 +540,10 @@ TEST_F(HttpServerTest, SearchesBeyondTheBoundAreRefusedAsBusy) {
   auto service = std::make_shared<SearchService>();
   service->set_loaded(index);
   HttpServerOptions options;
-  options.port = 0;
   options.max_concurrent_searches = 1;
   options.search_wait_ms = 0;
-  HttpServer server(service, options);
-  server.start();
-  httplib::Client first("127.0.0.1", server.port()), second("127.0.0.1", server.port());
+  const auto server = start_on_free_port(service, options);
+  httplib::Client first("127.0.0.1", server->port()), second("127.0.0.1", server->port());
   first.set_read_timeout(60, 0);
 
   auto entered = held->entered();
@@ -564,7 +564,7 @@ TEST_F(HttpServerTest, SearchesBeyondTheBoundAreRefusedAsBusy) {
   const auto done = running.get();
   ASSERT_TRUE(done);
   EXPECT_EQ(done->status, 200) << done->body;
-  server.stop();
+  server->stop();
 }
 
 TEST_F(HttpServerTest, StartsOnAFreePortAndRefusesATakenOne) {

@@ -70,8 +70,6 @@ class Communicator {
   int64_t world_size() const { return environment_.world_size; }
   bool is_main() const { return environment_.rank == 0; }
 
-  Backend backend() const { return options_.backend; }
-
   /// Replaces each tensor by its mean over the ranks, in place. Tensors are float32 or float64
   /// (any shapes, all on one device); they are packed into buckets of `bucket_bytes`, so a
   /// model's gradients take a few calls, not one per tensor.

@@ -36,7 +36,7 @@ struct FusionChoice {
 };
 
 /// Every function below takes an optional util::Sharding (issue 13): the ranks embed a share of
-/// the rows each and rank a share of the queries each (train::embed_in_blocks, metrics'
+/// the rows each and rank a share of the queries each (util::compute_in_blocks, metrics'
 /// sharded evaluation), and every rank returns the single-process result.
 
 /// Scores each weight triple, embedding every row once. `validation` needs sketches and

@@ -7,7 +7,6 @@
 
 #include <torch/torch.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,19 +17,9 @@
 
 namespace hcmsn::train {
 
-/// Runs `embed(start, n)` (float32 CPU tensors of n rows each, the same number every call) on
-/// the blocks of `batch` rows of `rows` and returns each output concatenated over the rows.
-/// Sharded (issue 13): a rank embeds only the blocks it owns (util::Sharding::owns), zeros stand
-/// for the others, and the sum over the ranks fills them in; every block keeps the rows it has
-/// in one process, so every rank gets the single-process result bit for bit.
-using BlockEmbedder = std::function<std::vector<torch::Tensor>(int64_t start, int64_t n)>;
-std::vector<torch::Tensor> embed_in_blocks(int64_t rows, int64_t batch, const BlockEmbedder& embed,
-                                           const util::Sharding& sharding = {},
-                                           bool progress = false);
-
 /// Embeds every row in eval mode without gradients, `batch` rows at a time (split over the ranks
-/// of `sharding` as embed_in_blocks does), restoring the network's training mode afterwards.
-/// Returns float32 (N, hyp_dim) on the CPU.
+/// of `sharding` as util::compute_in_blocks does), restoring the network's training mode
+/// afterwards. Returns float32 (N, hyp_dim) on the CPU.
 torch::Tensor embed_rows(model::RetrievalNetworkImpl& network, const TrainingSet& set,
                          int64_t batch = 256, bool progress = false,
                          const util::Sharding& sharding = {});

@@ -15,10 +15,9 @@ namespace hcmsn::util {
 struct FileLockOptions {
   /// How long to wait for another holder to finish; 0: refuse at once.
   std::chrono::milliseconds wait{0};
-  /// What the holder is doing, for the others' messages ("hcmsn index --add").
+  /// What the holder is doing, for the others' messages ("hcmsn index --add"). A process that
+  /// waits says once, in the log, whom it waits for.
   std::string what = "hcmsn";
-  /// Log a line when the lock is taken and this process waits (once).
-  bool say_when_waiting = true;
 };
 
 class FileLock {

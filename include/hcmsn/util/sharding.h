@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 namespace hcmsn::util {
 
@@ -28,5 +29,18 @@ struct Sharding {
   /// Throws hcmsn::Error when rank lies outside [0, ranks) or `sum` is missing.
   void check() const;
 };
+
+/// Computes `rows` rows in blocks of `block` (row order kept): `compute(start, n)` returns CPU
+/// tensors of n rows each (the same count and widths every call), and the result is each of them
+/// concatenated over the rows. Sharded: a rank computes only the blocks it owns (Sharding::owns),
+/// zeros stand for the others, and the sum over the ranks fills them in; every block keeps the
+/// rows it has in one process, so every rank gets the single-process result bit for bit. A rank
+/// that owns no block computes row 0 once to learn the widths. `progress` shows a bar labelled
+/// `what`.
+using BlockCompute = std::function<std::vector<torch::Tensor>(int64_t start, int64_t n)>;
+std::vector<torch::Tensor> compute_in_blocks(int64_t rows, int64_t block,
+                                             const BlockCompute& compute,
+                                             const Sharding& sharding = {}, bool progress = false,
+                                             const char* what = "embedding");
 
 }  // namespace hcmsn::util
