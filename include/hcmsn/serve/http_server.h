@@ -24,7 +24,8 @@
 // Memory: at most max_connections connections, each buffering at most one request
 // (max_header_bytes + max_body_bytes), and max_concurrent_searches searches, each decoding at most
 // ServiceOptions::max_query_side² pixels: with the defaults 128 × 2 MiB = 256 MiB of requests,
-// plus about 16 MiB per running search. Binds to loopback unless told otherwise.
+// plus about 16 MiB per running search (an estimate: 3 MiB of pixels and their float copies).
+// Binds to loopback unless told otherwise.
 #pragma once
 
 #include <cstddef>
