@@ -90,6 +90,20 @@ nlohmann::json teacher_meta(const train::RunConfig& config, const nlohmann::json
   return {{"backbone", config.backbone.kind}, {"weights", config.backbone.weights}};
 }
 
+// `names` without the held-out classes and their spelling twins (data::twin_key); the twins that
+// are not held out themselves are named in the log.
+std::vector<std::string> without_twins(const std::vector<std::string>& names,
+                                       const std::vector<std::string>& held_out,
+                                       const std::string& what) {
+  std::vector<std::string> left_out;
+  std::vector<std::string> kept = data::without_twins_of(names, held_out, &left_out);
+  for (const auto& name : left_out) {
+    if (std::find(held_out.begin(), held_out.end(), name) != held_out.end()) continue;
+    util::log_info("training leaves out '{}': a spelling twin of {}", name, what);
+  }
+  return kept;
+}
+
 // Seen classes kept for training, and the validation classes taken out of them.
 // `declared_unseen`: every unseen class the split or list names, also those left out of
 // evaluation for lacking photos here: they are never trained on either.
@@ -111,6 +125,8 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
   } else {
     config.seen_classes = train::classes_with_both_modalities(all, config.seen_classes, "seen");
   }
+  // A spelling twin of an unseen class ("light bulb" for "lightbulb") is that class: never trained.
+  config.seen_classes = without_twins(config.seen_classes, declared_unseen, "an unseen class");
   if (o.val_classes > 0 || o.val_folds > 0) {
     // Validation needs a gallery: classes with photos, spread over the data's order.
     std::vector<std::string> eligible =
@@ -128,14 +144,10 @@ void choose_training_classes(const TrainCommandOptions& o, const train::Training
     } else {
       config.validation_classes = train::spread_classes(eligible, n);
     }
-    std::vector<std::string> rest;
-    for (const auto& name : config.seen_classes) {
-      if (std::find(config.validation_classes.begin(), config.validation_classes.end(), name) ==
-          config.validation_classes.end()) {
-        rest.push_back(name);
-      }
-    }
-    config.seen_classes = std::move(rest);
+    // The validation classes leave training, and so do their spelling twins: validating on a
+    // class whose twin was trained would favour the trained parts of the ranking.
+    config.seen_classes =
+        without_twins(config.seen_classes, config.validation_classes, "a validation class");
   }
 }
 

@@ -1,5 +1,8 @@
 #include "hcmsn/data/class_name.h"
 
+#include <algorithm>
+#include <set>
+
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::data {
@@ -30,6 +33,41 @@ std::string class_key(std::string_view name) {
     }
   }
   return key;
+}
+
+std::string twin_key(std::string_view name) {
+  std::string key;
+  int depth = 0;  // inside parentheses
+  for (const char c : class_key(name)) {
+    if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      depth = std::max(0, depth - 1);
+    } else if (depth == 0 && c != '_') {
+      key.push_back(c);
+    }
+  }
+  const std::string_view article = "the";
+  const std::string plain = class_key(name);
+  if (plain.rfind("the_", 0) == 0 && key.size() > article.size()) key.erase(0, article.size());
+  // A name that is only a qualifier, "(animal)", keeps its own key.
+  return key.empty() ? plain : key;
+}
+
+std::vector<std::string> without_twins_of(const std::vector<std::string>& names,
+                                          const std::vector<std::string>& held_out,
+                                          std::vector<std::string>* left_out) {
+  std::set<std::string> keys;
+  for (const auto& name : held_out) keys.insert(twin_key(name));
+  std::vector<std::string> kept;
+  for (const auto& name : names) {
+    if (keys.count(twin_key(name)) == 0) {
+      kept.push_back(name);
+    } else if (left_out != nullptr) {
+      left_out->push_back(name);
+    }
+  }
+  return kept;
 }
 
 }  // namespace hcmsn::data

@@ -53,10 +53,6 @@ const LayoutDirs kLayouts[] = {
     {"quickdraw", "sketches", "images"},
 };
 
-const char* modality_name(int64_t m) {
-  return m == model::kSketch ? "sketch" : "photo";
-}
-
 bool is_hidden(const std::string& file_name) {
   return !file_name.empty() && file_name[0] == '.';
 }
@@ -87,7 +83,7 @@ void require_folder(const std::string& dir, const std::string& what) {
 // DIR/<class>/<image file>.
 void scan_folders(Source& s) {
   const std::string& dir = s.report.path;
-  require_folder(dir, std::string(modality_name(s.report.modality)) + " folder");
+  require_folder(dir, std::string(model::modality_name(s.report.modality)) + " folder");
   for (const auto& cls : internal::sorted_entries(dir)) {
     const std::string cname = cls.path().filename().string();
     std::error_code ec;

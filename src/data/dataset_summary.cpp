@@ -14,10 +14,6 @@ namespace {
 
 constexpr size_t kListedNames = 12;  // names printed per line of the table before "…"
 
-const char* modality_name(int64_t m) {
-  return m == model::kSketch ? "sketch" : "photo";
-}
-
 // "a, b, c, ... (N more)"
 std::string short_list(const std::vector<std::string>& names) {
   std::string out;
@@ -98,7 +94,7 @@ nlohmann::json DatasetSummary::to_json() const {
   for (const auto& src : sources) {
     srcs.push_back({{"kind", src.kind},
                     {"path", src.path},
-                    {"modality", modality_name(src.modality)},
+                    {"modality", model::modality_name(src.modality)},
                     {"items", src.items},
                     {"missing", src.missing},
                     {"out_of_split", src.out_of_split},
@@ -129,7 +125,7 @@ std::string DatasetSummary::to_table() const {
   for (const auto& src : sources) {
     int64_t outside = 0;
     for (const auto& kv : src.out_of_split) outside += kv.second;
-    out << "  " << modality_name(src.modality) << " " << src.kind << " " << src.path << ": "
+    out << "  " << model::modality_name(src.modality) << " " << src.kind << " " << src.path << ": "
         << src.items << " items, " << src.missing.size() << " missing, " << outside
         << " out of the class set (" << src.out_of_split.size() << " classes), "
         << src.skipped_entries << " skipped entries\n";

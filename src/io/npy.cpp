@@ -14,13 +14,13 @@
 namespace hcmsn::io {
 namespace {
 
-constexpr char kMagic[] = "\x93NUMPY";
-constexpr size_t kMagicLen = 6;
+constexpr char kNpyMagic[] = "\x93NUMPY";
+constexpr size_t kNpyMagicLen = 6;
 // NumPy itself refuses headers beyond this size (numpy.lib.format._MAX_HEADER_SIZE is 10000
 // by default); a larger value signals corruption rather than a real file.
 constexpr size_t kMaxHeaderLen = 1 << 20;
 
-struct Header {
+struct NpyHeader {
   std::string descr;
   bool fortran_order = false;
   std::vector<int64_t> shape;
@@ -32,8 +32,8 @@ class HeaderParser {
  public:
   HeaderParser(std::string_view text, const std::string& what) : s_(text), what_(what) {}
 
-  Header parse() {
-    Header h;
+  NpyHeader parse() {
+    NpyHeader h;
     bool have_descr = false, have_order = false, have_shape = false;
     expect('{');
     while (true) {
@@ -200,20 +200,20 @@ uint32_t read_le(const char* p, size_t n) {
 }  // namespace
 
 torch::Tensor parse_npy(std::string_view bytes, const std::string& what) {
-  HCMSN_CHECK(bytes.size() >= kMagicLen + 2 && std::memcmp(bytes.data(), kMagic, kMagicLen) == 0,
-              what,
-              ": not a .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save");
+  HCMSN_CHECK(
+      bytes.size() >= kNpyMagicLen + 2 && std::memcmp(bytes.data(), kNpyMagic, kNpyMagicLen) == 0,
+      what, ": not a .npy file (missing the \\x93NUMPY magic); save arrays with numpy.save");
   const int major = static_cast<unsigned char>(bytes[6]);
   HCMSN_CHECK(major >= 1 && major <= 3, what, ": unsupported .npy format version ", major,
               " (1, 2 and 3 are supported)");
   const size_t len_bytes = major == 1 ? 2 : 4;
-  const size_t prefix = kMagicLen + 2 + len_bytes;
+  const size_t prefix = kNpyMagicLen + 2 + len_bytes;
   HCMSN_CHECK(bytes.size() >= prefix, what, ": truncated .npy header");
-  const size_t header_len = read_le(bytes.data() + kMagicLen + 2, len_bytes);
+  const size_t header_len = read_le(bytes.data() + kNpyMagicLen + 2, len_bytes);
   HCMSN_CHECK(header_len <= kMaxHeaderLen && prefix + header_len <= bytes.size(), what,
               ": truncated or corrupt .npy header (declares ", header_len, " bytes, file has ",
               bytes.size() - prefix, " after the preamble)");
-  const Header h = HeaderParser(bytes.substr(prefix, header_len), what).parse();
+  const NpyHeader h = HeaderParser(bytes.substr(prefix, header_len), what).parse();
   const auto dtype = parse_descr(h.descr);
   HCMSN_CHECK(dtype.has_value(), what, ": unsupported dtype '", h.descr,
               "'; use float32 or float64 (e.g. arr.astype(np.float32))");
@@ -283,11 +283,11 @@ std::string to_npy_bytes(const torch::Tensor& tensor) {
   dict += "), }";
   // Pad with spaces so that the data starts on a 64-byte boundary, ending with '\n'.
   size_t major = 1;
-  size_t prefix = kMagicLen + 2 + 2;
+  size_t prefix = kNpyMagicLen + 2 + 2;
   size_t total = prefix + dict.size() + 1;
   if (((total + 63) / 64) * 64 - prefix > 0xFFFF) {
     major = 2;
-    prefix = kMagicLen + 2 + 4;
+    prefix = kNpyMagicLen + 2 + 4;
     total = prefix + dict.size() + 1;
   }
   const size_t padded = ((total + 63) / 64) * 64;
@@ -298,7 +298,7 @@ std::string to_npy_bytes(const torch::Tensor& tensor) {
   std::string out;
   const size_t nbytes = static_cast<size_t>(t.numel()) * t.element_size();
   out.reserve(prefix + header_len + nbytes);
-  out.append(kMagic, kMagicLen);
+  out.append(kNpyMagic, kNpyMagicLen);
   out.push_back(static_cast<char>(major));
   out.push_back('\0');
   for (size_t i = 0; i < (major == 1 ? 2u : 4u); ++i) {

@@ -40,30 +40,6 @@ constexpr int kIoThreads = 2;
 // closes (closing with unread data would reset the connection and lose the answer).
 constexpr auto kLingerTime = std::chrono::seconds(1);
 
-// A counting semaphore with a deadline: the bound on searches running at once.
-class SearchSlots {
- public:
-  explicit SearchSlots(int count) : free_(count) {}
-  bool acquire(std::chrono::milliseconds wait) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!freed_.wait_for(lock, wait, [&] { return free_ > 0; })) return false;
-    --free_;
-    return true;
-  }
-  void release() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++free_;
-    }
-    freed_.notify_one();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  int free_;
-};
-
 // Runs a service call; whatever it throws becomes a JSON error, never an escaping exception.
 Response guarded(const std::function<Response()>& call) {
   try {
@@ -125,6 +101,30 @@ std::pair<http::status, std::string> parse_failure(const beast::error_code& ec,
 class Session;
 
 struct HttpServer::Impl {
+  // A counting semaphore with a deadline: the bound on searches running at once.
+  class SearchSlots {
+   public:
+    explicit SearchSlots(int count) : free_(count) {}
+    bool acquire(std::chrono::milliseconds wait) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!freed_.wait_for(lock, wait, [&] { return free_ > 0; })) return false;
+      --free_;
+      return true;
+    }
+    void release() {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++free_;
+      }
+      freed_.notify_one();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable freed_;
+    int free_;
+  };
+
   Impl(std::shared_ptr<SearchService> s, HttpServerOptions o, int max_searches)
       : service(std::move(s)), options(std::move(o)), slots(max_searches) {}
 

@@ -23,12 +23,9 @@
 namespace hcmsn {
 namespace {
 
-namespace fs = std::filesystem;
+using test::read_json;
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+namespace fs = std::filesystem;
 
 struct Exported {
   torch::Tensor queries, gallery;

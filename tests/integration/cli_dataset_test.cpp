@@ -14,13 +14,10 @@
 namespace hcmsn {
 namespace {
 
+using test::read_json;
+
 namespace fs = std::filesystem;
 using test::contains;
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
 
 void write(const fs::path& path, const std::string& text = "x") {
   fs::create_directories(path.parent_path());

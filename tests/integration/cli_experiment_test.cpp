@@ -21,12 +21,10 @@
 namespace hcmsn {
 namespace {
 
+using test::read_json;
+
 namespace fs = std::filesystem;
 using test::contains;
-
-nlohmann::json read_json(const std::string& path) {
-  return nlohmann::json::parse(util::read_file(path));
-}
 
 size_t count_of(const std::string& haystack, const std::string& needle) {
   size_t n = 0;

@@ -30,6 +30,8 @@
 namespace hcmsn {
 namespace {
 
+using test::read_text;
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -47,13 +49,6 @@ struct Split {
   int exit_code = -1;
   std::string out, err;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string norm(const fs::path& p) {
   return fs::absolute(p).lexically_normal().string();

@@ -19,17 +19,8 @@
 namespace hcmsn {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<nlohmann::json> read_json_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using test::read_json;
+using test::read_json_lines;
 
 bool has(const nlohmann::json& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -163,6 +154,37 @@ TEST_F(CliTransfer, BackboneOnlyFusionRanksExactlyAsTheUntrainedFeatures) {
     EXPECT_EQ(run["num_gallery"], base["num_gallery"]);
     EXPECT_NEAR(run["map_all"].get<double>(), base["map_all"].get<double>(), 1e-6) << gallery;
   }
+}
+
+TEST_F(CliTransfer, SpellingTwinsOfHeldOutClassesAreNeverTrained) {
+  // The same data with two sketch-only classes renamed into spelling twins (as QuickDraw's
+  // "light bulb" is of TU-Berlin's "lightbulb"): "class0" of the validation class class_0 and
+  // "class11" of the unseen class_11. class_key keeps them apart; training must not take them.
+  data::FeatureCache cache = data::load_feature_cache(path("features.hfc"));
+  cache.class_names[8] = "class0";
+  cache.class_names[9] = "class11";
+  data::save_feature_cache(path("twins.hfc"), cache);
+  io::write_labels(path("twins_classes.txt"), cache.class_names);
+  std::string args = train_args("twins", "--train-classes sketched --val-folds 2 --val-fold 0");
+  const auto swap = [&args](const std::string& from, const std::string& to) {
+    args.replace(args.find(from), from.size(), to);
+  };
+  swap("--log-level warn", "--log-level info");
+  swap(path("features.hfc"), path("twins.hfc"));
+  swap(path("classes.txt"), path("twins_classes.txt"));
+  const auto r = test::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto config = read_json(path("twins/config.json"));
+  EXPECT_EQ(config["validation_classes"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"class_0", "class_2", "class_4", "class_6"}));
+  EXPECT_EQ(config["seen_classes"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"class_1", "class_3", "class_5", "class_7", "class_10"}));
+  EXPECT_TRUE(test::contains(r.output,
+                             "training leaves out 'class0': a spelling twin of a validation class"))
+      << r.output;
+  EXPECT_TRUE(
+      test::contains(r.output, "training leaves out 'class11': a spelling twin of an unseen class"))
+      << r.output;
 }
 
 TEST_F(CliTransfer, FoldRunsPartitionThePoolAndSelectFusionAveragesThem) {

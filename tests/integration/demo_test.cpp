@@ -12,12 +12,9 @@
 namespace hcmsn {
 namespace {
 
-namespace fs = std::filesystem;
+using test::read_text;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+namespace fs = std::filesystem;
 
 TEST(Demo, QuickDemoBeatsThreeTimesChanceAndWritesEverything) {
   const std::string out = test::temp_dir("demo") + "/out";

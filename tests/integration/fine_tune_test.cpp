@@ -27,14 +27,9 @@
 namespace hcmsn {
 namespace {
 
-namespace fs = std::filesystem;
+using test::read_json_lines;
 
-std::vector<nlohmann::json> read_json_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+namespace fs = std::filesystem;
 
 torch::Tensor param(const torch::nn::Module& m, const std::string& name) {
   for (const auto& p : m.named_parameters()) {
@@ -140,7 +135,6 @@ TEST_F(FineTune, OneStepEqualsAHandWrittenStepAndFrozenBatchNormStaysFrozen) {
   model::total_loss(*network->hcmsn(), out, labels, modality, w, config.loss).total.backward();
   optimizer.step();
 
-  const auto first = read_json_lines(run + "/log.jsonl");
   int64_t compared = 0;
   const auto initial = vision::load_pretrained_backbone("mobilenet_v2", weights());
   for (const auto& p : network->named_parameters()) {

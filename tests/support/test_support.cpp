@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 
 namespace hcmsn::test {
 
@@ -103,6 +104,27 @@ SplitCommandResult run_cli_split(const std::string& args) {
   r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   std::filesystem::remove_all(std::filesystem::path(err_path).parent_path());
   return r;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  HCMSN_CHECK(in.is_open(), "cannot open ", path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_text(path));
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::istringstream in(read_text(path));
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 }  // namespace hcmsn::test

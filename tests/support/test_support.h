@@ -3,6 +3,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <string>
@@ -26,6 +27,15 @@ double gradient_check_error(
 /// Runs `fn`, requires it to throw hcmsn::Error and returns the message; any other outcome (no
 /// exception, another exception type) is a test failure.
 std::string error_of(const std::function<void()>& fn);
+
+/// The whole file (binary); throws when it cannot be opened.
+std::string read_text(const std::string& path);
+/// The file parsed as JSON; throws when it cannot be opened or parsed.
+nlohmann::json read_json(const std::string& path);
+/// One JSON value per line (a JSON-lines log).
+std::vector<nlohmann::json> read_json_lines(const std::string& path);
+/// max |a − b| in float64.
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

@@ -13,11 +13,25 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hcmsn::data {
 
 /// The normalised key of `name`. Throws hcmsn::Error when the name is empty or only whitespace
 /// (a class without a name is always a broken input line, never a class).
 std::string class_key(std::string_view name);
+
+/// A looser key, for keeping held-out classes out of training only, never for joining data:
+/// class_key without its separators, without parenthesised qualifiers and without a leading
+/// "the". `light bulb` / `lightbulb`, `hot dog` / `hotdog`, `mouse (animal)` / `mouse` and
+/// `The Eiffel Tower` / `eiffel tower` are twins: one spelling must not be trained while the
+/// other is validated or tested. A false match only takes one more class out of training.
+std::string twin_key(std::string_view name);
+
+/// The `names` that have no twin (twin_key) among `held_out`, in their order; each one left out
+/// is appended to `left_out` when given.
+std::vector<std::string> without_twins_of(const std::vector<std::string>& names,
+                                          const std::vector<std::string>& held_out,
+                                          std::vector<std::string>* left_out = nullptr);
 
 }  // namespace hcmsn::data

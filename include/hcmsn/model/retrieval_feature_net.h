@@ -21,6 +21,11 @@ namespace hcmsn::model {
 inline constexpr int64_t kSketch = 0;
 inline constexpr int64_t kPhoto = 1;
 
+/// "sketch" for kSketch, "photo" otherwise (messages and reports).
+inline const char* modality_name(int64_t modality) {
+  return modality == kSketch ? "sketch" : "photo";
+}
+
 struct RetrievalFeatureNetOptions {
   RetrievalFeatureNetOptions(int64_t in_dim, int64_t hidden, int64_t dim)
       : in_dim_(in_dim), hidden_(hidden), dim_(dim) {}

@@ -42,10 +42,17 @@ void on_two_ranks(const std::function<void(Communicator&)>& body, int64_t bucket
 
 TEST(Communicator, SumAndBucketedAverageMatchTheArithmetic) {
   // Rank r holds r + 1 times each tensor; three tensors of 40 floats in buckets of 64 bytes, so
-  // every tensor travels alone, plus a float64 one.
-  const auto base = [](int64_t seed, torch::Dtype dtype) {
-    torch::manual_seed(seed);
-    return torch::randn({4, 10}, dtype);
+  // every tensor travels alone, plus a float64 one. The inputs are drawn here, before the ranks
+  // start: the ranks are threads and the default generator is shared, so drawing there races.
+  torch::Tensor inputs[3];
+  for (int64_t i = 0; i < 3; ++i) {
+    torch::manual_seed(i + 1);
+    inputs[i] = torch::randn({4, 10}, i == 2 ? torch::kFloat64 : torch::kFloat32);
+  }
+  const auto base = [&inputs](int64_t seed, torch::Dtype dtype) {
+    const torch::Tensor& t = inputs[seed - 1];
+    TORCH_INTERNAL_ASSERT(t.scalar_type() == dtype);
+    return t.clone();
   };
   std::vector<torch::Tensor> results[2];
   torch::Tensor sums[2];

@@ -10,7 +10,7 @@
 namespace hcmsn {
 namespace {
 
-index::Gallery small_gallery(double c) {
+index::Gallery curved_gallery(double c) {
   index::Gallery g;
   g.curvature = c;
   g.embeddings = test::points(9, 4, c, 0.1, 0.9, 7, torch::kFloat32);
@@ -21,7 +21,7 @@ index::Gallery small_gallery(double c) {
 }
 
 TEST(GalleryEvaluation, LabelsJoinSpellingsAndKeepDistractorsApart) {
-  const index::Gallery g = small_gallery(1.0);
+  const index::Gallery g = curved_gallery(1.0);
   const metrics::Labels l = index::gallery_labels(g, {"Alarm Clock", "cat", "zebra", "sea-turtle"});
   // Gallery spellings ("Cat" sorts before "cat"), then the queries' for classes it lacks.
   EXPECT_EQ(l.class_names, (std::vector<std::string>{"Cat", "alarm_clock", "sea turtle", "zebra"}));
@@ -35,7 +35,7 @@ TEST(GalleryEvaluation, LabelsJoinSpellingsAndKeepDistractorsApart) {
 
 TEST(GalleryEvaluation, MeanApEqualsBruteForce) {
   for (const double c : {0.0, 0.5, 1.3}) {
-    const index::Gallery g = small_gallery(c);
+    const index::Gallery g = curved_gallery(c);
     const torch::Tensor q = test::points(5, 4, c, 0.1, 0.9, 11, torch::kFloat32);
     const std::vector<std::string> classes = {"cat", "ALARM clock", "sea_turtle", "cat", "zebra"};
     metrics::EvaluationOptions options;
@@ -60,7 +60,7 @@ TEST(GalleryEvaluation, MeanApEqualsBruteForce) {
 }
 
 TEST(GalleryEvaluation, EmptyClassesFollowThePolicy) {
-  const index::Gallery g = small_gallery(1.0);
+  const index::Gallery g = curved_gallery(1.0);
   const torch::Tensor q = test::points(2, 4, 1.0, 0.1, 0.9, 3, torch::kFloat32);
   metrics::EvaluationOptions options;
   options.empty_queries = metrics::EmptyQueryPolicy::kError;

@@ -33,8 +33,8 @@ std::string binary_payload() {
   return p;
 }
 
-std::string parse_error(const std::string& bytes, const std::string& kind = "feature-cache",
-                        uint32_t max_version = 1) {
+std::string cache_parse_error(const std::string& bytes, const std::string& kind = "feature-cache",
+                              uint32_t max_version = 1) {
   return error_of([&] { parse_checked_file(bytes, kind, max_version, "x.bin"); });
 }
 
@@ -154,9 +154,10 @@ TEST(CheckedFileErrors, NotAnHcmsnFileNamesThePath) {
   EXPECT_TRUE(contains(msg, "not an hcmsn file")) << msg;
   EXPECT_TRUE(contains(msg, "feature-cache")) << msg;
 
-  EXPECT_TRUE(contains(parse_error("x"), "not an hcmsn file"));
-  EXPECT_TRUE(contains(parse_error(std::string("\x93NUMPY\x01\x00vvvvvvvvvvvv", 20)), ".npy"));
-  EXPECT_TRUE(contains(parse_error(std::string("PK\x03\x04zipzipzipzip", 16)), "zip"));
+  EXPECT_TRUE(contains(cache_parse_error("x"), "not an hcmsn file"));
+  EXPECT_TRUE(
+      contains(cache_parse_error(std::string("\x93NUMPY\x01\x00vvvvvvvvvvvv", 20)), ".npy"));
+  EXPECT_TRUE(contains(cache_parse_error(std::string("PK\x03\x04zipzipzipzip", 16)), "zip"));
 }
 
 TEST(CheckedFileErrors, TextModeTransferIsRecognised) {
@@ -168,20 +169,21 @@ TEST(CheckedFileErrors, TextModeTransferIsRecognised) {
   std::string seven_bit = good;
   seven_bit[0] = static_cast<char>(0x09);
   for (const auto& bytes : {crlf_to_lf, lf_to_crlf, seven_bit}) {
-    const std::string msg = parse_error(bytes, "index");
+    const std::string msg = cache_parse_error(bytes, "index");
     EXPECT_TRUE(contains(msg, "text-mode transfer")) << msg;
     EXPECT_TRUE(contains(msg, "binary mode")) << msg;
   }
 }
 
 TEST(CheckedFileErrors, WrongKindSaysWhatItIs) {
-  const std::string msg = parse_error(to_checked_bytes("checkpoint", 1, "p"), "feature-cache");
+  const std::string msg =
+      cache_parse_error(to_checked_bytes("checkpoint", 1, "p"), "feature-cache");
   EXPECT_TRUE(contains(msg, "is a checkpoint file, expected a feature-cache file")) << msg;
   EXPECT_TRUE(contains(msg, "x.bin")) << msg;
 }
 
 TEST(CheckedFileErrors, NewerVersionAsksToUpgrade) {
-  const std::string msg = parse_error(to_checked_bytes("index", 4, "p"), "index", 3);
+  const std::string msg = cache_parse_error(to_checked_bytes("index", 4, "p"), "index", 3);
   EXPECT_TRUE(contains(msg, "newer hcmsn")) << msg;
   EXPECT_TRUE(contains(msg, "version 4")) << msg;
   EXPECT_TRUE(contains(msg, "up to version 3")) << msg;
@@ -190,21 +192,21 @@ TEST(CheckedFileErrors, NewerVersionAsksToUpgrade) {
 
 TEST(CheckedFileErrors, TruncatedPayloadIsReportedAsTruncated) {
   const std::string bytes = to_checked_bytes("index", 1, "0123456789");
-  const std::string msg = parse_error(bytes.substr(0, bytes.size() - 4), "index");
+  const std::string msg = cache_parse_error(bytes.substr(0, bytes.size() - 4), "index");
   EXPECT_TRUE(contains(msg, "truncated")) << msg;
   EXPECT_TRUE(contains(msg, "6 of its 10 bytes")) << msg;
-  EXPECT_TRUE(contains(parse_error("", "index"), "empty"));
+  EXPECT_TRUE(contains(cache_parse_error("", "index"), "empty"));
 }
 
 TEST(CheckedFileErrors, TrailingBytesAreRejected) {
-  const std::string msg = parse_error(to_checked_bytes("index", 1, "p") + "zz", "index");
+  const std::string msg = cache_parse_error(to_checked_bytes("index", 1, "p") + "zz", "index");
   EXPECT_TRUE(contains(msg, "2 unexpected bytes after the payload")) << msg;
 }
 
 TEST(CheckedFileErrors, PayloadChecksumMismatchSaysRecreate) {
   std::string bytes = to_checked_bytes("index", 1, "0123456789");
   bytes[bytes.size() - 3] ^= 0x10;
-  const std::string msg = parse_error(bytes, "index");
+  const std::string msg = cache_parse_error(bytes, "index");
   EXPECT_TRUE(contains(msg, "corrupt: checksum mismatch")) << msg;
   EXPECT_TRUE(contains(msg, "re-create it")) << msg;
 }
@@ -213,13 +215,13 @@ TEST(CheckedFileErrors, CorruptHeaderIsNotMistakenForTruncationOrAVersion) {
   const std::string bytes = to_checked_bytes("index", 1, "0123456789");
   std::string version_flip = bytes;
   version_flip[8 + 4 + 5] ^= 0x02;  // version 1 -> 3
-  EXPECT_TRUE(contains(parse_error(version_flip, "index"), "header checksum mismatch"));
+  EXPECT_TRUE(contains(cache_parse_error(version_flip, "index"), "header checksum mismatch"));
   std::string length_flip = bytes;
   length_flip[8 + 4 + 5 + 4] ^= 0x40;  // payload length 10 -> 74
-  EXPECT_TRUE(contains(parse_error(length_flip, "index"), "header checksum mismatch"));
+  EXPECT_TRUE(contains(cache_parse_error(length_flip, "index"), "header checksum mismatch"));
   std::string kind_len_flip = bytes;
   kind_len_flip[8 + 3] = 0x7F;
-  EXPECT_TRUE(contains(parse_error(kind_len_flip, "index"), "kind length"));
+  EXPECT_TRUE(contains(cache_parse_error(kind_len_flip, "index"), "kind length"));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ TEST(CheckedFileDamage, EveryTruncationIsDetected) {
   const std::string good = to_checked_bytes("checkpoint", 2, binary_payload());
   for (size_t len = 0; len < good.size(); ++len) {
     SCOPED_TRACE(len);
-    const std::string msg = parse_error(good.substr(0, len), "checkpoint", 2);
+    const std::string msg = cache_parse_error(good.substr(0, len), "checkpoint", 2);
     EXPECT_TRUE(contains(msg, "truncated")) << msg;
   }
 }

@@ -24,17 +24,10 @@
 namespace hcmsn::semantic {
 namespace {
 
+using test::max_abs_diff;
+using test::read_json;
+
 namespace fs = std::filesystem;
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "cannot open " << path;
-  return nlohmann::json::parse(in);
-}
-
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
 
 torch::Tensor ids_of(const nlohmann::json& j) {
   return test::to_tensor(j).to(torch::kInt64);

@@ -18,9 +18,7 @@
 namespace hcmsn::semantic {
 namespace {
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).abs().max().item<double>();
-}
+using test::max_abs_diff;
 
 TEST(ClassEmbedderText, NormalisesNamesAndFillsTheTemplate) {
   EXPECT_EQ(normalize_class_name("alarm_clock"), "alarm clock");

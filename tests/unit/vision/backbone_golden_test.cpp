@@ -26,13 +26,9 @@
 namespace hcmsn::vision {
 namespace {
 
-constexpr double kRelTol = 1e-4;
+using ::hcmsn::test::read_json;
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.is_open()) << path;
-  return nlohmann::json::parse(in);
-}
+constexpr double kRelTol = 1e-4;
 
 void expect_close(double actual, double expected, const std::string& what) {
   EXPECT_NEAR(actual, expected, kRelTol * std::max(1.0, std::abs(expected))) << what;
