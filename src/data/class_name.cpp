@@ -36,9 +36,13 @@ std::string class_key(std::string_view name) {
 }
 
 std::string twin_key(std::string_view name) {
+  const std::string plain = class_key(name);
+  // A leading article "the_" goes with its separator; the rest loses separators and qualifiers.
+  const size_t begin = plain.rfind("the_", 0) == 0 && plain.size() > 4 ? 4 : 0;
   std::string key;
   int depth = 0;  // inside parentheses
-  for (const char c : class_key(name)) {
+  for (size_t i = begin; i < plain.size(); ++i) {
+    const char c = plain[i];
     if (c == '(') {
       ++depth;
     } else if (c == ')') {
@@ -47,9 +51,6 @@ std::string twin_key(std::string_view name) {
       key.push_back(c);
     }
   }
-  const std::string_view article = "the";
-  const std::string plain = class_key(name);
-  if (plain.rfind("the_", 0) == 0 && key.size() > article.size()) key.erase(0, article.size());
   // A name that is only a qualifier, "(animal)", keeps its own key.
   return key.empty() ? plain : key;
 }

@@ -49,20 +49,14 @@ TEST(Communicator, SumAndBucketedAverageMatchTheArithmetic) {
     torch::manual_seed(i + 1);
     inputs[i] = torch::randn({4, 10}, i == 2 ? torch::kFloat64 : torch::kFloat32);
   }
-  const auto base = [&inputs](int64_t seed, torch::Dtype dtype) {
-    const torch::Tensor& t = inputs[seed - 1];
-    TORCH_INTERNAL_ASSERT(t.scalar_type() == dtype);
-    return t.clone();
-  };
   std::vector<torch::Tensor> results[2];
   torch::Tensor sums[2];
   double means[2] = {0, 0};
   on_two_ranks(
       [&](Communicator& c) {
         const double factor = static_cast<double>(c.rank() + 1);
-        std::vector<torch::Tensor> ts = {base(1, torch::kFloat32) * factor,
-                                         base(2, torch::kFloat32) * factor,
-                                         base(3, torch::kFloat64) * factor};
+        std::vector<torch::Tensor> ts = {inputs[0] * factor, inputs[1] * factor,
+                                         inputs[2] * factor};
         c.average(ts);
         auto counts = torch::tensor({c.rank(), int64_t{10}}, torch::kInt64);
         c.sum(counts);
@@ -75,9 +69,9 @@ TEST(Communicator, SumAndBucketedAverageMatchTheArithmetic) {
   for (int r = 0; r < 2; ++r) {
     ASSERT_EQ(results[r].size(), 3U);
     // mean of x and 2x is 1.5x
-    EXPECT_TRUE(torch::allclose(results[r][0], base(1, torch::kFloat32) * 1.5));
-    EXPECT_TRUE(torch::allclose(results[r][1], base(2, torch::kFloat32) * 1.5));
-    EXPECT_TRUE(torch::allclose(results[r][2], base(3, torch::kFloat64) * 1.5, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(results[r][0], inputs[0] * 1.5));
+    EXPECT_TRUE(torch::allclose(results[r][1], inputs[1] * 1.5));
+    EXPECT_TRUE(torch::allclose(results[r][2], inputs[2] * 1.5, 1e-12, 1e-12));
     EXPECT_EQ(results[r][2].scalar_type(), torch::kFloat64);
     EXPECT_TRUE(torch::equal(sums[r], torch::tensor({int64_t{1}, int64_t{20}})));
     EXPECT_DOUBLE_EQ(means[r], 1.5);
