@@ -28,14 +28,15 @@
 # teacher distilled into a student head (--lambda-kd) and the photo-free ConSE bridge as S's
 # photo target (--teacher-concepts, --lambda-bridge), retrieval by the fused embedding (--fusion:
 # backbone cosine, semantic cosine and HCMSN's distance on one scale). Nothing is chosen on the
-# reported classes: the fusion weights on FOLDS validation folds of the seen classes (OUT/folds,
-# hcmsn select-fusion, one-standard-error rule), the checkpoint (best) on 10 seen validation
-# classes held out of training, those another split holds out as unseen (--val-classes 10
-# --val-pool other-unseen). The ablation grid shows the other choices.
+# reported classes: the curvature (of CURVATURES) and the fusion weights on FOLDS validation folds
+# of the seen classes (OUT/folds, hcmsn select-fusion --compare curvature: the curvature with the
+# best mean, then the one-standard-error rule for the weights), the checkpoint (best) on 10 seen
+# validation classes held out of training, those another split holds out as unseen
+# (--val-classes 10 --val-pool other-unseen). The ablation grid shows the other choices.
 #
 # Usage: scripts/real_data_e2e.sh [OUT] (default e2e-real); env: SHARED (../shared), HCMSN
 # (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (8), JOBS (1), ABLATIONS (0), ABLATION_SEEDS (SEEDS),
-# FOLDS (4), FOLD_SEED (0).
+# FOLDS (4), FOLD_SEED (0), CURVATURES ("0.01 0.1 1").
 set -euo pipefail
 shopt -s inherit_errexit  # a failing step inside $(...) stops the script too
 cd "$(dirname "$0")/.."
@@ -99,41 +100,58 @@ train_args() {  # CACHE SPLIT  (CACHE "-": each variant gives --features)
 terms='"--train-classes", "sketched", "--lambda-kd", "1", "--lambda-bridge", "1"'
 term_flags=(--train-classes sketched --lambda-kd 1 --lambda-bridge 1)
 
-# The fusion weights, chosen on validation folds: FOLDS runs (seed FOLD_SEED), each holding every
-# FOLDS-th seen class with photos out of training, score the weight grid on their held-out
-# classes; `hcmsn select-fusion` takes the most backbone weight within one standard error of the
-# best mean. No reported (unseen) class takes part.
+# The curvature and the fusion weights, chosen on validation folds: for each curvature of
+# CURVATURES, FOLDS runs (seed FOLD_SEED), each holding every FOLDS-th seen class with photos out of
+# training, score the weight grid on their held-out classes; `hcmsn select-fusion --compare
+# curvature` takes the curvature with the best mean and, for it, the most backbone weight within
+# one standard error of the best mean. No reported (unseen) class takes part.
 folds=${FOLDS:-4}
-fold_weights() {  # NAME CACHE SPLIT -> prints b,s,h
+read -r -a curvatures <<< "${CURVATURES:-0.01 0.1 1}"
+fold_choice() {  # NAME CACHE SPLIT -> prints the chosen flags, one per line
   local name=$1 cache=$2 split=$3 runs=() flags=()
   mkdir -p "$out/folds"
   mapfile -t flags < <(shared_flags "$split")
-  for ((f = 0; f < folds; f++)); do
-    local run=$out/folds/$name-fold$f
-    runs+=("$run")
-    if [ -f "$run/config.json" ]; then
-      "$hcmsn" train --resume --quiet --out "$run" >&2
-    else
-      "$hcmsn" train --quiet --features "$caches/$cache.cache" "${flags[@]}" "${term_flags[@]}" \
-        --val-folds "$folds" --val-fold "$f" --val-pool all --seed "${FOLD_SEED:-0}" \
-        --out "$run" >&2
-    fi
+  for c in "${curvatures[@]}"; do
+    for ((f = 0; f < folds; f++)); do
+      local run=$out/folds/$name-c$c-fold$f
+      runs+=("$run")
+      if [ -f "$run/config.json" ]; then
+        "$hcmsn" train --resume --quiet --out "$run" >&2
+      else
+        "$hcmsn" train --quiet --features "$caches/$cache.cache" "${flags[@]}" "${term_flags[@]}" \
+          --curvature "$c" --val-folds "$folds" --val-fold "$f" --val-pool all \
+          --seed "${FOLD_SEED:-0}" --out "$run" >&2
+      fi
+    done
   done
-  "$hcmsn" select-fusion --quiet --print-weights --force \
+  "$hcmsn" select-fusion --quiet --compare curvature --print-flags --force \
     --json "$out/folds/$name-selection.json" "${runs[@]}" 2> "$out/folds/$name-selection.txt"
 }
-quickdraw_weights=$(fold_weights quickdraw quickdraw_train quickdraw30)
-tuberlin_weights=$(fold_weights tuberlin tuberlin_train tuberlin30)
-# The best mean without the one-standard-error rule (an ablation).
-quickdraw_best_mean=$(sed -n 's/.*"best_weights": "\([^"]*\)".*/\1/p' \
-  "$out/folds/quickdraw-selection.json")
-echo "fusion weights chosen on validation folds: QuickDraw-Ext $quickdraw_weights" \
-  "(best mean $quickdraw_best_mean), TU-Berlin $tuberlin_weights"
-full="$terms, \"--fusion-weights\", \"$quickdraw_weights\""
-full_tuberlin="$terms, \"--fusion-weights\", \"$tuberlin_weights\""
+json_field() {  # FILE KEY: a top-level string of a JSON file
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+mapfile -t quickdraw_choice < <(fold_choice quickdraw quickdraw_train quickdraw30)
+mapfile -t tuberlin_choice < <(fold_choice tuberlin tuberlin_train tuberlin30)
+# --curvature C --fusion-weights W
+[ "${#quickdraw_choice[@]}" = 4 ] && [ "${#tuberlin_choice[@]}" = 4 ] ||
+  { echo "select-fusion printed no choice: see $out/folds/*-selection.txt" >&2; exit 1; }
+quickdraw_curvature=${quickdraw_choice[1]} quickdraw_weights=${quickdraw_choice[3]}
+tuberlin_curvature=${tuberlin_choice[1]} tuberlin_weights=${tuberlin_choice[3]}
+# The chosen curvature's best mean without the one-standard-error rule (an ablation).
+quickdraw_best_mean=$(json_field "$out/folds/quickdraw-selection.json" best_weights)
+echo "chosen on validation folds: QuickDraw-Ext c = $quickdraw_curvature, fusion weights" \
+  "$quickdraw_weights (best mean $quickdraw_best_mean); TU-Berlin c = $tuberlin_curvature," \
+  "fusion weights $tuberlin_weights"
+# Every run of a split takes the chosen weights; all but the curvature sweep and the Euclidean
+# variant also take the chosen curvature.
 fixed_weights="\"--fusion-weights\", \"$quickdraw_weights\""
-kd_only="\"--train-classes\", \"sketched\", \"--lambda-kd\", \"1\", $fixed_weights"
-bridge_only="\"--train-classes\", \"sketched\", \"--lambda-bridge\", \"1\", $fixed_weights"
+chosen_c="\"--curvature\", \"$quickdraw_curvature\""
+weights_only="$terms, $fixed_weights"
+full="$weights_only, $chosen_c"
+tuberlin_weights_only="$terms, \"--fusion-weights\", \"$tuberlin_weights\""
+full_tuberlin="$tuberlin_weights_only, \"--curvature\", \"$tuberlin_curvature\""
+kd_only="\"--train-classes\", \"sketched\", \"--lambda-kd\", \"1\", $fixed_weights, $chosen_c"
+bridge_only="\"--train-classes\", \"sketched\", \"--lambda-bridge\", \"1\", $fixed_weights, $chosen_c"
 seed_list=$(echo "$seeds" | tr ' ' ',')
 ablation_seed_list=$(echo "${ABLATION_SEEDS:-$seeds}" | tr ' ' ',')
 
@@ -196,7 +214,7 @@ cat > "$tmp/quickdraw.json" <<EOF
 {
   "title": "hcmsn on real data: QuickDraw-Ext split (unseen sketches vs cut-outs, and vs cut-outs + natural photos)",
   "train": $(train_args quickdraw_train quickdraw30),
-  "variants": {"hcmsn": [$full], "euclidean": [$full, "--curvature", "0"]},
+  "variants": {"hcmsn": [$full], "euclidean": [$weights_only, "--curvature", "0"]},
   "seeds": [$seed_list],
   $quickdraw_evaluations,
   "checkpoint": "best"
@@ -206,7 +224,9 @@ cat > "$tmp/tuberlin.json" <<EOF
 {
   "title": "hcmsn on real data: TU-Berlin split (its unseen classes: QuickDraw and TU-Berlin sketches vs cut-outs and natural photos)",
   "train": $(train_args tuberlin_train tuberlin30),
-  "variants": {"hcmsn": [$full_tuberlin], "euclidean": [$full_tuberlin, "--curvature", "0"]},
+  "variants": {
+    "hcmsn": [$full_tuberlin], "euclidean": [$tuberlin_weights_only, "--curvature", "0"]
+  },
   "seeds": [$seed_list],
   "evaluations": {
     $(evaluation standard tuberlin),
@@ -223,14 +243,14 @@ cat > "$tmp/ablations.json" <<EOF
   "variants": {
     "hcmsn": [$full], "no-adv": [$full, "--no-adv"], "no-cls": [$full, "--no-cls"],
     "no-rec": [$full, "--no-rec"], "no-kd": [$bridge_only], "no-bridge": [$kd_only],
-    "h-only": [$terms, "--fusion-weights", "0,0,1"],
-    "hand-set-0.8-0-0.2": [$terms, "--fusion-weights", "0.8,0,0.2"],
-    "best-fold-mean": [$terms, "--fusion-weights", "$quickdraw_best_mean"],
-    "one-split-validation": [$terms],
-    "paired-classes": ["--lambda-kd", "1", "--lambda-bridge", "1", $fixed_weights],
-    "c0": [$full, "--curvature", "0"], "c0.1": [$full, "--curvature", "0.1"],
-    "c1": [$full, "--curvature", "1"], "d64": [$full, "--dim", "64"],
-    "d256": [$full, "--dim", "256"]
+    "h-only": [$terms, "--fusion-weights", "0,0,1", $chosen_c],
+    "hand-set-0.8-0-0.2": [$terms, "--fusion-weights", "0.8,0,0.2", $chosen_c],
+    "best-fold-mean": [$terms, "--fusion-weights", "$quickdraw_best_mean", $chosen_c],
+    "one-split-validation": [$terms, $chosen_c],
+    "paired-classes": ["--lambda-kd", "1", "--lambda-bridge", "1", $fixed_weights, $chosen_c],
+    "c0": [$weights_only, "--curvature", "0"], "c0.01": [$weights_only, "--curvature", "0.01"],
+    "c0.1": [$weights_only, "--curvature", "0.1"], "c1": [$weights_only, "--curvature", "1"],
+    "d64": [$full, "--dim", "64"], "d256": [$full, "--dim", "256"]
   },
   "seeds": [$ablation_seed_list],
   $quickdraw_evaluations,

@@ -1,7 +1,9 @@
 // hcmsn select-fusion: the fusion weights chosen on validation folds (train/fusion_folds.h): the
 // runs of `train --val-folds K --val-fold F` for F = 0 .. K-1 score the weight grid on their own
 // held-out seen classes, and the best mean wins. The final runs then train with
-// --fusion-weights set to the result, so no test class ever chooses them.
+// --fusion-weights set to the result, so no test class ever chooses them. With --compare
+// curvature (or dim) the runs of several values of that setting are compared on the same folds
+// and the setting is chosen with the weights (train/fusion_folds.h).
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -26,7 +28,9 @@ struct SelectFusionCommandOptions {
   int64_t top = 10;
   std::string rule = "one-se";
   std::string json_out;
+  std::string compare;
   bool print_weights = false;
+  bool print_flags = false;
   bool quiet = false;
   bool force = false;
 };
@@ -62,16 +66,46 @@ void print_table(std::ostream& out, const train::FoldedFusionChoice& c, int64_t 
 }
 
 int run_select_fusion(const SelectFusionCommandOptions& o) {
-  HCMSN_CHECK(!(o.print_weights && o.json_out == "-"),
-              "--print-weights and --json - both claim standard output: give --json a file");
+  const bool to_stdout = o.print_weights || o.print_flags;
+  HCMSN_CHECK(!(o.print_weights && o.print_flags),
+              "--print-weights and --print-flags both claim standard output: give one");
+  HCMSN_CHECK(!(to_stdout && o.json_out == "-"),
+              "--print-weights or --print-flags and --json - both claim standard output: give "
+              "--json a file");
   io::OutputGuard guard(o.force);
   add_run_inputs(guard, o.runs);
   guard.output_or_stdout("--json", o.json_out, io::OutputKind::json()).check();
-  const auto choice = train::select_fusion_over_runs(
-      o.runs, o.checkpoint, o.grid, train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);
-  print_table(o.print_weights ? std::cerr : human_output(o.json_out), choice, o.top);
+  std::ostream& table = to_stdout ? std::cerr : human_output(o.json_out);
+  if (o.compare.empty()) {
+    const auto choice = train::select_fusion_over_runs(
+        o.runs, o.checkpoint, o.grid, train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);
+    print_table(table, choice, o.top);
+    write_json_output(o.json_out, choice.to_json());
+    if (o.print_weights) std::cout << model::to_string(choice.weights()) << "\n";
+    if (o.print_flags)
+      std::cout << "--fusion-weights\n" << model::to_string(choice.weights()) << "\n";
+    return 0;
+  }
+  const auto choice =
+      train::select_setting_over_runs(o.runs, o.compare, o.checkpoint, o.grid,
+                                      train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);
+  for (size_t g = 0; g < choice.groups.size(); ++g) {
+    table << fmt::format("\n{} = {}:\n", choice.setting, choice.values[g]);
+    print_table(table, choice.groups[g], o.top);
+  }
+  table << fmt::format("\nbest mean score by {}:", choice.setting);
+  for (size_t g = 0; g < choice.groups.size(); ++g) {
+    const auto& c = choice.groups[g];
+    table << fmt::format(" {} {:.4f}{}", choice.values[g], c.mean[c.best].score(),
+                         g + 1 < choice.groups.size() ? ";" : "");
+  }
+  table << fmt::format("\nchosen: {} = {}, fusion weights {}\n", choice.setting,
+                       choice.values[choice.chosen], model::to_string(choice.choice().weights()));
   write_json_output(o.json_out, choice.to_json());
-  if (o.print_weights) std::cout << model::to_string(choice.weights()) << "\n";
+  if (o.print_weights) std::cout << model::to_string(choice.choice().weights()) << "\n";
+  if (o.print_flags) {
+    for (const auto& flag : choice.train_flags()) std::cout << flag << "\n";
+  }
   return 0;
 }
 
@@ -98,10 +132,19 @@ void add_select_fusion_command(CLI::App& app, int& exit_code) {
                   "with the most backbone weight; best: the best mean")
       ->check(CLI::IsMember({"one-se", "best"}))
       ->capture_default_str();
+  cmd->add_option("--compare", o->compare,
+                  "also choose this training setting: the runs are grouped by its value (each "
+                  "group the same folds), each group's weights are chosen by --rule and the "
+                  "group with the best mean score wins")
+      ->check(CLI::IsMember(train::comparable_settings()));
   add_json_option(cmd, o->json_out, "every triple's mean and per-run scores, and the choice");
   cmd->add_flag("--print-weights", o->print_weights,
                 "print only the chosen weights (b,s,h) on standard output, the table on standard "
                 "error: for $(hcmsn select-fusion --print-weights ...)");
+  cmd->add_flag("--print-flags", o->print_flags,
+                "print only the chosen train flags on standard output, one per line "
+                "(--fusion-weights b,s,h, after --<setting> VALUE with --compare), the table on "
+                "standard error: for mapfile -t flags < <(hcmsn select-fusion --print-flags ...)");
   cmd->add_flag("--quiet", o->quiet, "no progress output");
   add_force_flag(cmd, o->force, "an existing --json FILE");
   cmd->callback([o, &exit_code] { exit_code = run_select_fusion(*o); });

@@ -1,10 +1,14 @@
 #include "hcmsn/train/fusion_folds.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hcmsn/train/run_loader.h"
 #include "hcmsn/util/check.h"
@@ -93,16 +97,20 @@ FoldedFusionChoice choose_over_folds(std::vector<model::FusionWeights> grid,
   return choice;
 }
 
-FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_dirs,
+namespace {
+
+// Rows of the runs' data sources, read once: fold runs normally share one.
+using RowsByData = std::map<std::string, TrainingSet>;
+
+FoldedFusionChoice select_fusion_with_rows(const std::vector<std::string>& run_dirs,
                                            const std::string& checkpoint, int64_t grid_steps,
-                                           FoldRule rule, bool progress, int64_t batch) {
+                                           FoldRule rule, bool progress, int64_t batch,
+                                           RowsByData& rows_by_data) {
   HCMSN_CHECK(!run_dirs.empty(), "give the fold runs to choose fusion weights over");
   std::vector<model::FusionWeights> grid = model::fusion_grid(static_cast<int>(grid_steps));
   for (auto& w : grid) w.hyperbolic_scale = 1.0;
   std::vector<std::vector<FusionScore>> scores;
   std::vector<std::vector<std::string>> validation;
-  // Fold runs normally share one data source: read it once.
-  std::map<std::string, TrainingSet> rows_by_data;
   for (const auto& dir : run_dirs) {
     LoadedRun run = load_run(dir, checkpoint);
     HCMSN_CHECK(run.config.model.fused_embedding(), "run ", dir,
@@ -132,6 +140,111 @@ FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_d
   choice.runs = run_dirs;
   choice.validation_classes = std::move(validation);
   return choice;
+}
+
+// A group's folds as a comparable set: each run's held-out classes, sorted.
+std::vector<std::vector<std::string>> fold_set(const FoldedFusionChoice& group) {
+  std::vector<std::vector<std::string>> folds = group.validation_classes;
+  for (auto& classes : folds) std::sort(classes.begin(), classes.end());
+  std::sort(folds.begin(), folds.end());
+  return folds;
+}
+
+}  // namespace
+
+FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_dirs,
+                                           const std::string& checkpoint, int64_t grid_steps,
+                                           FoldRule rule, bool progress, int64_t batch) {
+  RowsByData rows_by_data;
+  return select_fusion_with_rows(run_dirs, checkpoint, grid_steps, rule, progress, batch,
+                                 rows_by_data);
+}
+
+const std::vector<std::string>& comparable_settings() {
+  static const std::vector<std::string> kSettings = {"curvature", "dim"};
+  return kSettings;
+}
+
+std::string setting_value(const RunConfig& config, const std::string& setting) {
+  if (setting == "curvature") return fmt::format("{}", config.model.curvature());
+  HCMSN_CHECK(setting == "dim", "unknown setting '", setting, "' to compare: use ",
+              fmt::format("{}", fmt::join(comparable_settings(), " or ")));
+  return fmt::format("{}", config.model.dim());
+}
+
+std::vector<std::string> FoldedSettingChoice::train_flags() const {
+  return {"--" + setting, values[chosen], "--fusion-weights", model::to_string(choice().weights())};
+}
+
+nlohmann::json FoldedSettingChoice::to_json() const {
+  nlohmann::json groups_json = nlohmann::json::array();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    nlohmann::json group = groups[g].to_json();
+    group["value"] = values[g];
+    groups_json.push_back(std::move(group));
+  }
+  const FoldedFusionChoice& c = choice();
+  return {{"setting", setting},
+          {"value", values[chosen]},
+          {"weights", model::to_string(c.weights())},
+          {"score", c.mean[c.chosen].score()},
+          {"best_weights", model::to_string(c.grid[c.best])},
+          {"best_score", c.mean[c.best].score()},
+          {"train_flags", train_flags()},
+          {"groups", groups_json}};
+}
+
+FoldedSettingChoice choose_setting_over_folds(std::string setting, std::vector<std::string> values,
+                                              std::vector<FoldedFusionChoice> groups) {
+  HCMSN_CHECK(!groups.empty(), "choosing a setting over folds needs at least one group of runs");
+  HCMSN_CHECK(values.size() == groups.size(), values.size(), " setting values for ", groups.size(),
+              " groups of runs");
+  const auto folds = fold_set(groups.front());
+  for (size_t g = 1; g < groups.size(); ++g) {
+    HCMSN_CHECK(fold_set(groups[g]) == folds, setting, " = ", values[g],
+                " was trained on other folds than ", setting, " = ", values.front(),
+                ": train every value with the same --val-folds K, each --val-fold F and the same "
+                "data, so the values compare on the same held-out classes");
+  }
+  FoldedSettingChoice result;
+  result.setting = std::move(setting);
+  result.values = std::move(values);
+  result.groups = std::move(groups);
+  const auto best_mean = [](const FoldedFusionChoice& c) { return c.mean[c.best].score(); };
+  for (size_t g = 1; g < result.groups.size(); ++g) {
+    if (best_mean(result.groups[g]) > best_mean(result.groups[result.chosen])) result.chosen = g;
+  }
+  return result;
+}
+
+FoldedSettingChoice select_setting_over_runs(const std::vector<std::string>& run_dirs,
+                                             const std::string& setting,
+                                             const std::string& checkpoint, int64_t grid_steps,
+                                             FoldRule rule, bool progress, int64_t batch) {
+  HCMSN_CHECK(!run_dirs.empty(), "give the fold runs to choose the ", setting, " over");
+  std::vector<std::string> values;
+  std::vector<std::vector<std::string>> runs_of_value;
+  for (const auto& dir : run_dirs) {
+    const std::string value = setting_value(read_run_config(dir), setting);
+    const auto it = std::find(values.begin(), values.end(), value);
+    if (it == values.end()) {
+      values.push_back(value);
+      runs_of_value.push_back({dir});
+    } else {
+      runs_of_value[static_cast<size_t>(it - values.begin())].push_back(dir);
+    }
+  }
+  RowsByData rows_by_data;
+  std::vector<FoldedFusionChoice> groups;
+  for (size_t g = 0; g < values.size(); ++g) {
+    if (progress) {
+      util::log_info("select-fusion: {} = {}: {} fold run(s)", setting, values[g],
+                     runs_of_value[g].size());
+    }
+    groups.push_back(select_fusion_with_rows(runs_of_value[g], checkpoint, grid_steps, rule,
+                                             progress, batch, rows_by_data));
+  }
+  return choose_setting_over_folds(setting, std::move(values), std::move(groups));
 }
 
 }  // namespace hcmsn::train

@@ -275,6 +275,65 @@ TEST_F(CliTransfer, FoldRunsPartitionThePoolAndSelectFusionAveragesThem) {
   EXPECT_TRUE(test::contains(plain.output, "--val-folds")) << plain.output;
 }
 
+TEST_F(CliTransfer, SelectFusionComparesCurvaturesOnTheSameFolds) {
+  // Two curvatures, each trained on both folds; the comparison must equal choosing each group's
+  // weights on its own (select-fusion without --compare) and taking the best mean.
+  const std::string fold_flags = "--train-classes sketched --fusion --fusion-grid 4 --val-folds 2";
+  std::vector<std::string> runs;
+  for (const std::string c : {"0.01", "1"}) {
+    for (int fold = 0; fold < 2; ++fold) {
+      runs.push_back("c" + c + "-fold" + std::to_string(fold));
+      const auto r = test::run_cli(train_args(
+          runs.back(), fold_flags + " --curvature " + c + " --val-fold " + std::to_string(fold)));
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+  }
+  const auto quoted = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) out += " '" + path(name) + "'";
+    return out;
+  };
+  const auto r = test::run_cli_split(
+      "--threads 2 select-fusion --quiet --grid 4 --compare "
+      "curvature --print-flags --json '" +
+      path("compare.json") + "'" + quoted(runs));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto choice = read_json(path("compare.json"));
+  ASSERT_EQ(choice["groups"].size(), 2u);
+  std::vector<double> best_scores;
+  for (size_t g = 0; g < 2; ++g) {
+    const auto& group = choice["groups"][g];
+    const std::string value = g == 0 ? "0.01" : "1";
+    EXPECT_EQ(group["value"], value);
+    const std::vector<std::string> own = {runs[2 * g], runs[2 * g + 1]};
+    const auto alone = test::run_cli("--threads 2 select-fusion --quiet --grid 4 --json '" +
+                                     path("alone" + value + ".json") + "'" + quoted(own));
+    ASSERT_EQ(alone.exit_code, 0) << alone.output;
+    const auto own_choice = read_json(path("alone" + value + ".json"));
+    EXPECT_EQ(group["weights"], own_choice["weights"]) << value;
+    EXPECT_DOUBLE_EQ(group["best_score"].get<double>(), own_choice["best_score"].get<double>());
+    best_scores.push_back(own_choice["best_score"].get<double>());
+  }
+  const size_t winner = best_scores[1] > best_scores[0] ? 1 : 0;
+  const auto& won = choice["groups"][winner];
+  EXPECT_EQ(choice["value"], won["value"]);
+  EXPECT_EQ(choice["weights"], won["weights"]);
+  EXPECT_EQ(r.out, "--curvature\n" + won["value"].get<std::string>() + "\n--fusion-weights\n" +
+                       won["weights"].get<std::string>() + "\n");
+  EXPECT_TRUE(test::contains(r.err, "chosen: curvature = " + won["value"].get<std::string>()))
+      << r.err;
+
+  // A value trained on one fold only does not compare on the same held-out classes.
+  const auto partial = test::run_cli("select-fusion --quiet --compare curvature" +
+                                     quoted({runs[0], runs[1], runs[2]}));
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_TRUE(test::contains(partial.output, "curvature = 1 was trained on other folds"))
+      << partial.output;
+  const auto unknown = test::run_cli("select-fusion --compare lr" + quoted(runs));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(test::contains(unknown.output, "--compare")) << unknown.output;
+}
+
 TEST_F(CliTransfer, MisuseGetsAClearError) {
   io::write_labels(path("short.classes.txt"), {"a", "b"});
   const std::string concepts = "--teacher-concepts '" + path("concepts.npy") + "'";

@@ -21,6 +21,7 @@
 
 #include "hcmsn/model/fused_embedding.h"
 #include "hcmsn/train/fusion_selection.h"
+#include "hcmsn/train/run_config.h"
 
 namespace hcmsn::train {
 
@@ -64,5 +65,47 @@ FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_d
                                            const std::string& checkpoint, int64_t grid_steps,
                                            FoldRule rule = FoldRule::kOneStandardError,
                                            bool progress = false, int64_t batch = 256);
+
+/// A training setting chosen on the folds together with the fusion weights (issue 11: the
+/// curvature is a hyperparameter like the weights, so seen-class folds choose it, never the
+/// reported classes). The fold runs are grouped by the value of the setting in their configs;
+/// each group must hold the same folds (the same held-out class lists), so the groups compare
+/// on paired data. Each group's weights are chosen by its rule (choose_over_folds); the group with
+/// the best mean score at its best triple wins (ties: the first group), so a setting is judged by
+/// what it reaches and the rule then trades a little of that for backbone weight within the
+/// winning group, as it does for one setting.
+struct FoldedSettingChoice {
+  /// "curvature" or "dim".
+  std::string setting;
+  /// Each group's value, written as `hcmsn train --<setting>` takes it, in the order of first
+  /// appearance among the runs.
+  std::vector<std::string> values;
+  std::vector<FoldedFusionChoice> groups;
+  size_t chosen = 0;
+  const FoldedFusionChoice& choice() const { return groups[chosen]; }
+  /// The train flags of the choice: --<setting> VALUE --fusion-weights b,s,h.
+  std::vector<std::string> train_flags() const;
+  nlohmann::json to_json() const;
+};
+
+/// The settings `select_setting_over_runs` can compare.
+const std::vector<std::string>& comparable_settings();
+/// The value of `setting` in a run's configuration, written as the train flag takes it; throws
+/// hcmsn::Error for a setting not in comparable_settings().
+std::string setting_value(const RunConfig& config, const std::string& setting);
+
+/// The choice among groups whose fusion weights are already chosen. Throws hcmsn::Error when
+/// there are no groups, the values do not match the groups, or two groups hold different folds.
+FoldedSettingChoice choose_setting_over_folds(std::string setting, std::vector<std::string> values,
+                                              std::vector<FoldedFusionChoice> groups);
+
+/// Groups the runs by `setting` (setting_value), scores each run as select_fusion_over_runs does
+/// (the shared data read once) and chooses (choose_setting_over_folds). One group is allowed: the
+/// choice is then its fusion weights.
+FoldedSettingChoice select_setting_over_runs(const std::vector<std::string>& run_dirs,
+                                             const std::string& setting,
+                                             const std::string& checkpoint, int64_t grid_steps,
+                                             FoldRule rule = FoldRule::kOneStandardError,
+                                             bool progress = false, int64_t batch = 256);
 
 }  // namespace hcmsn::train

@@ -223,5 +223,81 @@ TEST(FoldedFusion, ChoosesTheBestMeanOverRuns) {
                              "a grid of 3"));
 }
 
+// A group's choice from one score per run and triple (standard = generalised = the value), the
+// runs holding out `folds`.
+FoldedFusionChoice group_of(const std::vector<std::vector<double>>& values,
+                            const std::vector<std::vector<std::string>>& folds) {
+  std::vector<std::vector<FusionScore>> scores;
+  for (const auto& run : values) {
+    scores.emplace_back();
+    for (double v : run) scores.back().push_back({v, v});
+  }
+  auto choice = choose_over_folds(model::fusion_grid(1), scores);
+  choice.validation_classes = folds;
+  return choice;
+}
+
+TEST(FoldedSetting, TheBestMeanOfEachGroupDecides) {
+  // Triples (0,0,1), (0,1,0), (1,0,0); two runs per group on the same two folds (in another
+  // order and class order for the second group: folds compare as sets).
+  const std::vector<std::vector<std::string>> folds = {{"a", "c"}, {"b", "d"}};
+  const std::vector<std::vector<std::string>> same_folds = {{"d", "b"}, {"a", "c"}};
+  // Group 0: best mean 0.6 at (0,1,0); SD 0.283, SE 0.2, so the rule takes (1,0,0) (0.5).
+  // Group 1: best mean 0.58 at (1,0,0), chosen too (0.58 > group 0's chosen 0.5).
+  const auto g0 = group_of({{0.2, 0.4, 0.5}, {0.2, 0.8, 0.5}}, folds);
+  const auto g1 = group_of({{0.1, 0.2, 0.57}, {0.1, 0.2, 0.59}}, same_folds);
+  ASSERT_EQ(model::to_string(g0.weights()), "1,0,0");
+  ASSERT_NEAR(g0.mean[g0.best].score(), 0.6, 1e-12);
+  const auto choice = choose_setting_over_folds("curvature", {"0.01", "0.1"}, {g0, g1});
+  // The setting is judged by its best mean (0.6 > 0.58), not by the rule's trade-off.
+  EXPECT_EQ(choice.chosen, 0u);
+  EXPECT_EQ(choice.train_flags(),
+            (std::vector<std::string>{"--curvature", "0.01", "--fusion-weights", "1,0,0"}));
+  const auto j = choice.to_json();
+  EXPECT_EQ(j.at("value"), "0.01");
+  EXPECT_EQ(j.at("weights"), "1,0,0");
+  EXPECT_NEAR(j.at("best_score").get<double>(), 0.6, 1e-12);
+  EXPECT_NEAR(j.at("score").get<double>(), 0.5, 1e-12);
+  ASSERT_EQ(j.at("groups").size(), 2u);
+  EXPECT_EQ(j.at("groups")[1].at("value"), "0.1");
+  EXPECT_NEAR(j.at("groups")[1].at("best_score").get<double>(), 0.58, 1e-12);
+  // The other order picks the same group; a tie keeps the first.
+  EXPECT_EQ(choose_setting_over_folds("dim", {"64", "128"}, {g1, g0}).chosen, 1u);
+  EXPECT_EQ(choose_setting_over_folds("dim", {"64", "128"}, {g0, g0}).chosen, 0u);
+  // One group: its own choice.
+  EXPECT_EQ(choose_setting_over_folds("dim", {"64"}, {g1}).train_flags()[3], "1,0,0");
+}
+
+TEST(FoldedSetting, RefusesGroupsOnOtherFoldsAndMismatchedValues) {
+  const auto g0 = group_of({{0.2, 0.4, 0.5}, {0.2, 0.8, 0.5}}, {{"a", "c"}, {"b", "d"}});
+  const auto other = group_of({{0.2, 0.4, 0.5}, {0.2, 0.8, 0.5}}, {{"a", "b"}, {"c", "d"}});
+  const auto fewer = group_of({{0.2, 0.4, 0.5}}, {{"a", "c"}});
+  for (const auto& g : {other, fewer}) {
+    EXPECT_TRUE(test::contains(test::error_of([&] {
+                                 choose_setting_over_folds("curvature", {"0.01", "1"}, {g0, g});
+                               }),
+                               "curvature = 1 was trained on other folds than curvature = 0.01"));
+  }
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               choose_setting_over_folds("curvature", {"0.01"}, {g0, g0});
+                             }),
+                             "1 setting values for 2 groups"));
+  EXPECT_TRUE(test::contains(
+      test::error_of([&] { choose_setting_over_folds("curvature", {}, {}); }), "at least one"));
+}
+
+TEST(FoldedSetting, SettingValuesAreWrittenAsTheTrainFlagsTakeThem) {
+  RunConfig config;
+  config.model.curvature(0.1).dim(64);
+  EXPECT_EQ(setting_value(config, "curvature"), "0.1");
+  EXPECT_EQ(setting_value(config, "dim"), "64");
+  config.model.curvature(1.0);
+  EXPECT_EQ(setting_value(config, "curvature"), "1");
+  config.model.curvature(0.01);
+  EXPECT_EQ(setting_value(config, "curvature"), "0.01");
+  EXPECT_TRUE(
+      test::contains(test::error_of([&] { setting_value(config, "lr"); }), "use curvature or dim"));
+}
+
 }  // namespace
 }  // namespace hcmsn::train
