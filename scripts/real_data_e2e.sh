@@ -134,7 +134,8 @@ mapfile -t quickdraw_choice < <(fold_choice quickdraw quickdraw_train quickdraw3
 mapfile -t tuberlin_choice < <(fold_choice tuberlin tuberlin_train tuberlin30)
 # --curvature C --fusion-weights W
 [ "${#quickdraw_choice[@]}" = 4 ] && [ "${#tuberlin_choice[@]}" = 4 ] ||
-  { echo "select-fusion printed no choice: see $out/folds/*-selection.txt" >&2; exit 1; }
+  { echo "no choice on the folds: a fold run or select-fusion failed (above;" \
+    "$out/folds/*-selection.txt)" >&2; exit 1; }
 quickdraw_curvature=${quickdraw_choice[1]} quickdraw_weights=${quickdraw_choice[3]}
 tuberlin_curvature=${tuberlin_choice[1]} tuberlin_weights=${tuberlin_choice[3]}
 # The chosen curvature's best mean without the one-standard-error rule (an ablation).
