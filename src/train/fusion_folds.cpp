@@ -128,6 +128,7 @@ FoldedFusionChoice select_fusion_with_rows(const std::vector<std::string>& run_d
         score_fusion_grid(*run.network, all.subset_classes(run.config.validation_classes),
                           all.subset_classes(run.config.seen_classes), grid_steps, batch);
     std::vector<FusionScore> run_scores;
+    run_scores.reserve(scored.size());
     for (const auto& s : scored) run_scores.push_back(s.score);
     scores.push_back(std::move(run_scores));
     validation.push_back(run.config.validation_classes);

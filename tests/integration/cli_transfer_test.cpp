@@ -331,6 +331,15 @@ TEST_F(CliTransfer, SelectFusionComparesCurvaturesOnTheSameFolds) {
   EXPECT_EQ(partial.exit_code, 1);
   EXPECT_TRUE(test::contains(partial.output, "curvature = 1 was trained on other folds"))
       << partial.output;
+  // Without --compare, --print-flags prints the weights' flag alone; it excludes --print-weights.
+  const auto plain = test::run_cli_split(
+      "--threads 2 select-fusion --quiet --grid 4 --print-flags" + quoted({runs[0], runs[1]}));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out,
+            "--fusion-weights\n" + choice["groups"][0]["weights"].get<std::string>() + "\n");
+  const auto both = test::run_cli("select-fusion --print-flags --print-weights" + quoted(runs));
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_TRUE(test::contains(both.output, "both claim standard output")) << both.output;
   const auto unknown = test::run_cli("select-fusion --compare lr" + quoted(runs));
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_TRUE(test::contains(unknown.output, "--compare")) << unknown.output;
