@@ -3,7 +3,8 @@
 // weight grid on their own held-out classes (train/fusion_selection.h); the triple with the best
 // mean score over the runs wins. One fold's 10 to 20 classes are too few to choose by: which
 // classes it holds decides whether the trained parts or the backbone look better, and a mean over
-// folds that cover every class of the pool is what predicts classes no run has seen.
+// folds that cover every class of the pool is what predicts classes no run has seen. A training
+// setting (the curvature, d) can be chosen with the weights: FoldedSettingChoice below.
 //
 // Rules: kBest takes the best mean. kOneStandardError (the default) takes, of the triples whose
 // mean is within one standard error of the best (the SD of the best triple's run scores / √runs),
