@@ -65,6 +65,22 @@ void print_table(std::ostream& out, const train::FoldedFusionChoice& c, int64_t 
   out << "chosen: " << model::to_string(c.weights()) << "\n";
 }
 
+// The table of every value of the compared setting, then the choice between them.
+void print_comparison(std::ostream& out, const train::FoldedSettingChoice& choice, int64_t top) {
+  for (size_t g = 0; g < choice.groups.size(); ++g) {
+    out << fmt::format("\n{} = {}:\n", choice.setting, choice.values[g]);
+    print_table(out, choice.groups[g], top);
+  }
+  out << fmt::format("\nbest mean score by {}:", choice.setting);
+  for (size_t g = 0; g < choice.groups.size(); ++g) {
+    const auto& c = choice.groups[g];
+    out << fmt::format(" {} {:.4f}{}", choice.values[g], c.mean[c.best].score(),
+                       g + 1 < choice.groups.size() ? ";" : "");
+  }
+  out << fmt::format("\nchosen: {} = {}, fusion weights {}\n", choice.setting,
+                     choice.values[choice.chosen], model::to_string(choice.choice().weights()));
+}
+
 int run_select_fusion(const SelectFusionCommandOptions& o) {
   const bool to_stdout = o.print_weights || o.print_flags;
   HCMSN_CHECK(!(o.print_weights && o.print_flags),
@@ -76,35 +92,26 @@ int run_select_fusion(const SelectFusionCommandOptions& o) {
   add_run_inputs(guard, o.runs);
   guard.output_or_stdout("--json", o.json_out, io::OutputKind::json()).check();
   std::ostream& table = to_stdout ? std::cerr : human_output(o.json_out);
+  const auto rule = train::parse_fold_rule(o.rule);
+  nlohmann::json json;
+  std::vector<std::string> flags;  // the chosen train flags; the last one is the weights
   if (o.compare.empty()) {
-    const auto choice = train::select_fusion_over_runs(
-        o.runs, o.checkpoint, o.grid, train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);
+    const auto choice = train::select_fusion_over_runs(o.runs, o.checkpoint, o.grid, rule,
+                                                       /*progress=*/!o.quiet);
     print_table(table, choice, o.top);
-    write_json_output(o.json_out, choice.to_json());
-    if (o.print_weights) std::cout << model::to_string(choice.weights()) << "\n";
-    if (o.print_flags)
-      std::cout << "--fusion-weights\n" << model::to_string(choice.weights()) << "\n";
-    return 0;
+    json = choice.to_json();
+    flags = {"--fusion-weights", model::to_string(choice.weights())};
+  } else {
+    const auto choice = train::select_setting_over_runs(o.runs, o.compare, o.checkpoint, o.grid,
+                                                        rule, /*progress=*/!o.quiet);
+    print_comparison(table, choice, o.top);
+    json = choice.to_json();
+    flags = choice.train_flags();
   }
-  const auto choice =
-      train::select_setting_over_runs(o.runs, o.compare, o.checkpoint, o.grid,
-                                      train::parse_fold_rule(o.rule), /*progress=*/!o.quiet);
-  for (size_t g = 0; g < choice.groups.size(); ++g) {
-    table << fmt::format("\n{} = {}:\n", choice.setting, choice.values[g]);
-    print_table(table, choice.groups[g], o.top);
-  }
-  table << fmt::format("\nbest mean score by {}:", choice.setting);
-  for (size_t g = 0; g < choice.groups.size(); ++g) {
-    const auto& c = choice.groups[g];
-    table << fmt::format(" {} {:.4f}{}", choice.values[g], c.mean[c.best].score(),
-                         g + 1 < choice.groups.size() ? ";" : "");
-  }
-  table << fmt::format("\nchosen: {} = {}, fusion weights {}\n", choice.setting,
-                       choice.values[choice.chosen], model::to_string(choice.choice().weights()));
-  write_json_output(o.json_out, choice.to_json());
-  if (o.print_weights) std::cout << model::to_string(choice.choice().weights()) << "\n";
+  write_json_output(o.json_out, json);
+  if (o.print_weights) std::cout << flags.back() << "\n";
   if (o.print_flags) {
-    for (const auto& flag : choice.train_flags()) std::cout << flag << "\n";
+    for (const auto& flag : flags) std::cout << flag << "\n";
   }
   return 0;
 }
