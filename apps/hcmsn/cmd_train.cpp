@@ -507,6 +507,11 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"constant", "cosine", "step"}))
       ->capture_default_str();
   tr->add_option("--warmup-steps", t.warmup_steps)->capture_default_str();
+  tr->add_option("--average-from", t.average_from,
+                 "average the weights after every step from this fraction of the run on (dense "
+                 "weight averaging: evaluated, best and last checkpoints hold the mean); 1 = off")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   tr->add_option("--grad-clip", t.grad_clip, "gradient-norm clip, 0 = off")->capture_default_str();
   tr->add_option("--seed", t.seed)->capture_default_str();
   add_device_option(cmd, t.device);

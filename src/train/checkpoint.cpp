@@ -103,6 +103,29 @@ void check_fits(torch::serialize::InputArchive& archive, const torch::nn::Module
   }
 }
 
+// Checks that the archive `bytes` fits `network`, then loads it.
+void load_network(model::RetrievalNetworkImpl& network, const std::string& bytes,
+                  const std::string& path, const torch::Device& device) {
+  try {
+    torch::serialize::InputArchive archive;
+    std::istringstream is(bytes);
+    archive.load_from(is, device);
+    check_fits(archive, network, "", path);
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (",
+                e.what_without_backtrace(),
+                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
+                "last) or train the run again");
+  } catch (const std::exception& e) {
+    HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (", e.what(),
+                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
+                "last) or train the run again");
+  }
+  from_bytes(network, bytes, path, "network", device);
+}
+
 }  // namespace
 
 nlohmann::json TrainerState::to_json() const {
@@ -131,20 +154,31 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
 
 void save_checkpoint(const std::string& path, const TrainerState& state,
                      model::RetrievalNetworkImpl& network, torch::optim::Optimizer* generator,
-                     torch::optim::Optimizer* discriminator) {
+                     torch::optim::Optimizer* discriminator, WeightAverage* average) {
+  const bool has_optimizers = generator != nullptr && discriminator != nullptr;
+  const int64_t average_count = average ? average->count() : 0;
   nlohmann::json header = {{"state", state.to_json()},
-                           {"has_optimizers", generator != nullptr && discriminator != nullptr}};
+                           {"has_optimizers", has_optimizers},
+                           {"average_count", average_count}};
+  std::string training_weights;
+  if (average_count > 0 && has_optimizers) training_weights = to_bytes(network);
+  std::string weights;
+  {
+    const AveragedWeights use(average);  // a no-op while the average is empty
+    weights = to_bytes(network);
+  }
   std::string payload;
   put_section(payload, header.dump());
-  put_section(payload, to_bytes(network));
+  put_section(payload, weights);
   put_section(payload, generator ? to_bytes(*generator) : std::string());
   put_section(payload, discriminator ? to_bytes(*discriminator) : std::string());
+  put_section(payload, training_weights);
   io::write_checked_file(path, "checkpoint", kCheckpointVersion, payload);
 }
 
 TrainerState load_checkpoint(const std::string& path, model::RetrievalNetworkImpl& network,
                              torch::optim::Optimizer* generator,
-                             torch::optim::Optimizer* discriminator) {
+                             torch::optim::Optimizer* discriminator, WeightAverage* average) {
   const io::CheckedFile file = io::read_checked_file(path, "checkpoint", kCheckpointVersion);
   size_t pos = 0;
   nlohmann::json header;
@@ -156,31 +190,35 @@ TrainerState load_checkpoint(const std::string& path, model::RetrievalNetworkImp
   const std::string net = get_section(file.payload, pos, path);
   const std::string gen = get_section(file.payload, pos, path);
   const std::string disc = get_section(file.payload, pos, path);
-  const torch::Device device = network.parameters().front().device();
+  // Version 1 ends here.
+  const std::string training =
+      file.version >= 2 ? get_section(file.payload, pos, path) : std::string();
+  int64_t count = 0;
+  bool has_optimizers = false;
   try {
-    torch::serialize::InputArchive archive;
-    std::istringstream is(net);
-    archive.load_from(is, device);
-    check_fits(archive, network, "", path);
-  } catch (const Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (",
-                e.what_without_backtrace(),
-                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
-                "last) or train the run again");
-  } catch (const std::exception& e) {
-    HCMSN_CHECK(false, path, ": unreadable network in this checkpoint (", e.what(),
-                "); the file is damaged: use the run's other checkpoint (--checkpoint best or "
-                "last) or train the run again");
+    count = header.value("average_count", int64_t{0});
+    has_optimizers = header.value("has_optimizers", false);
+  } catch (const nlohmann::json::exception& e) {
+    HCMSN_CHECK(false, path, ": malformed checkpoint header: ", e.what());
   }
-  from_bytes(network, net, path, "network", device);
-  if (generator || discriminator) {
-    HCMSN_CHECK(header.value("has_optimizers", false), path,
-                " holds weights only (a best checkpoint); resume from last.ckpt");
-    if (generator) from_bytes(*generator, gen, path, "generator optimizer", device);
-    if (discriminator) from_bytes(*discriminator, disc, path, "discriminator optimizer", device);
+  // What a resume needs, checked before anything changes.
+  HCMSN_CHECK(has_optimizers || (!generator && !discriminator), path,
+              " holds weights only (a best checkpoint); resume from last.ckpt");
+  HCMSN_CHECK(!average || count == 0 || !training.empty(), path,
+              " holds averaged weights only; resume from last.ckpt");
+  const torch::Device device = network.parameters().front().device();
+  load_network(network, net, path, device);
+  if (average) {
+    average->set_count(0);
+    if (count > 0) {
+      // Section 2 is the mean: keep it in the average, then restore the training weights.
+      average->update();
+      average->set_count(count);
+      load_network(network, training, path, device);
+    }
   }
+  if (generator) from_bytes(*generator, gen, path, "generator optimizer", device);
+  if (discriminator) from_bytes(*discriminator, disc, path, "discriminator optimizer", device);
   try {
     return TrainerState::from_json(header.at("state"));
   } catch (const nlohmann::json::exception& e) {

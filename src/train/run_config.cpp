@@ -206,6 +206,7 @@ json trainer_to_json(const TrainerOptions& t) {
           {"schedule", to_string(t.schedule)},
           {"min_lr_ratio", t.min_lr_ratio},
           {"warmup_steps", t.warmup_steps},
+          {"average_from", t.average_from},
           {"grad_clip", t.grad_clip},
           {"seed", t.seed},
           {"augment", t.augment},
@@ -232,6 +233,7 @@ TrainerOptions trainer_from_json(const Fields& f) {
   t.schedule = parse_lr_schedule(f.text("schedule"));
   t.min_lr_ratio = f.number("min_lr_ratio", 0, 1);
   t.warmup_steps = f.integer("warmup_steps", 0, kMaxCount);
+  t.average_from = f.number_or("average_from", 1.0, 0, 1);  // absent before issue 11's averaging
   t.grad_clip = f.number("grad_clip", 0, 1e12);
   t.seed = f.unsigned_integer("seed");
   t.sampler.seed(t.seed);

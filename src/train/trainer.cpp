@@ -145,6 +145,9 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
   discriminator_opt_ = std::make_unique<FusedAdam>(
       network_->discriminator_parameters(),
       torch::optim::AdamOptions(t.disc_lr).betas(std::make_tuple(0.5, 0.999)));
+  HCMSN_CHECK(t.average_from >= 0 && t.average_from <= 1, "--average-from must lie in [0, 1], got ",
+              t.average_from);
+  if (t.average_from < 1) average_ = std::make_unique<WeightAverage>(*network_);
 }
 
 void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> communicator) {
@@ -321,7 +324,7 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
 void Trainer::save_last(const TrainerState& state) {
   if (!is_main()) return;
   save_checkpoint(last_checkpoint_path(run_dir_), state, *network_, generator_opt_.get(),
-                  discriminator_opt_.get());
+                  discriminator_opt_.get(), average_.get());
 }
 
 nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t samples) {
@@ -350,6 +353,9 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   }
   record["curvature"] = network_->hcmsn()->curvature().value();
   record["best"] = false;
+  if (average_) record["averaged_steps"] = average_->count();
+  // Evaluation and best.ckpt see the weights the run delivers.
+  const AveragedWeights averaged(average_.get());
   const bool evaluate =
       t.eval_every > 0 && ((state.epoch + 1) % t.eval_every == 0 || state.epoch + 1 == t.epochs);
   if (evaluate) {
@@ -382,7 +388,8 @@ TrainResult Trainer::train(bool resume) {
     HCMSN_CHECK(std::filesystem::exists(last), "cannot resume: ", last,
                 " does not exist (the run never reached its first checkpoint; start it again "
                 "without --resume)");
-    state = load_checkpoint(last, *network_, generator_opt_.get(), discriminator_opt_.get());
+    state = load_checkpoint(last, *network_, generator_opt_.get(), discriminator_opt_.get(),
+                            average_.get());
     util::log_info("resuming {} at epoch {}, step {} (global step {})", run_dir_, state.epoch + 1,
                    state.step_in_epoch, state.global_step);
   } else {
@@ -399,6 +406,7 @@ TrainResult Trainer::train(bool resume) {
                                 BalancedSamplerOptions(t.sampler).seed(t.seed));
   const int64_t per_epoch = sampler.batches_per_epoch();
   total_steps_ = t.epochs * per_epoch;
+  const int64_t first_averaged = first_averaged_step(t.average_from, total_steps_);
   TrainResult result;
   while (state.epoch < t.epochs) {
     const auto batches = sampler.epoch_batches(state.epoch);
@@ -472,6 +480,7 @@ TrainResult Trainer::train(bool resume) {
         }
         state.epoch_sums["steps"] = state.epoch_sums.value("steps", int64_t{0}) + 1;
       }
+      if (average_ && state.global_step >= first_averaged) average_->update();
       samples += batch.labels.size(0) * (communicator_ ? communicator_->world_size() : 1);
       ++state.step_in_epoch;
       ++state.global_step;
@@ -505,6 +514,8 @@ TrainResult Trainer::train(bool resume) {
     save_last(state);
     if (epoch_callback_) epoch_callback_(record);
   }
+  // A finished run delivers the average's mean (as last.ckpt does); training is over.
+  if (average_) average_->swap();
   if (t.eval_every == 0 && is_main()) {
     // No evaluation picked a best epoch: the final weights are the ones to use.
     save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);

@@ -154,9 +154,16 @@ TEST_F(CliTrain, TrainsOnAFeatureCache) {
                          "/features.hfc" + "' --semantics '" + features + "/semantics.npy" +
                          "' --semantics-classes '" + features + "/classes.txt" + "' --unseen '" +
                          features + "/unseen.txt" + "' --out '" + run +
-                         "' --dim 16 --hidden 32 --epochs 3 --classes-per-batch 4 --per-class 2");
+                         "' --dim 16 --hidden 32 --epochs 3 --classes-per-batch 4 --per-class 2"
+                         " --average-from 0.5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto config = read_json(run + "/config.json");
+  EXPECT_EQ(config["trainer"]["average_from"], 0.5);
+  // Weight averaging from half-way: the last epochs' records count the averaged steps.
+  const auto log = read_json_lines(run + "/log.jsonl");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0]["averaged_steps"], 0);
+  EXPECT_GT(log[2]["averaged_steps"].get<int64_t>(), log[1]["averaged_steps"].get<int64_t>());
   EXPECT_EQ(config["backbone"]["kind"], "none");
   EXPECT_EQ(config["model"]["in_dim"], dim);
   EXPECT_EQ(config["model"]["sem_dim"], sem);
@@ -188,6 +195,7 @@ TEST_F(CliTrain, BadInputGetsAClearError) {
   expect_failure(train_args(run), "already holds a run");
   // Resume where there is no run, eval of a folder that is not a run.
   expect_failure("train --resume --out '" + path("nothing") + "'", "not an hcmsn run folder");
+  expect_failure(train_args(path("run_average"), "--average-from 1.5"), "--average-from");
   expect_failure("eval --run '" + data() + "'", "not an hcmsn run folder");
   // An unseen class the data does not have.
   std::ofstream(path("bad_unseen.txt")) << "no_such_class\n";

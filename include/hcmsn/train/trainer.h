@@ -14,10 +14,13 @@
 // the same after a resume. last.ckpt (network, both Adam states, position, history) is written
 // every `checkpoint_every` steps and at every epoch end, so a resumed run, also one killed
 // mid-epoch, repeats exactly the steps an uninterrupted run would have taken after that checkpoint.
-// best.ckpt keeps the weights with the best held-out score: mAP@all on the unseen classes, or,
-// when the run has validation classes (seen classes held out of training, RunConfig), on those,
-// where a fused run also chooses its fusion weights (fusion_selection.h; the score is then the
-// mean of the standard and generalised galleries). log.jsonl gets one object per epoch:
+// With weight averaging (TrainerOptions::average_from, weight_average.h) every evaluation,
+// best.ckpt and last.ckpt's weights are the average's mean once it holds any; last.ckpt also keeps
+// the training weights, so a resume continues both. best.ckpt keeps the weights with the best
+// held-out score: mAP@all on the unseen classes, or, when the run has validation classes (seen
+// classes held out of training, RunConfig), on those, where a fused run also chooses its fusion
+// weights (fusion_selection.h; the score is then the mean of the standard and generalised
+// galleries). log.jsonl gets one object per epoch:
 //   {"epoch", "global_step", "lr", "loss": {"total", "cls", "adv", "align", "rec", "triplet",
 //    "kd", "bridge", "disc"}, "seconds", "samples_per_second",
 //    "unseen" or "validation": {"map_all", ...}, "best"}; the first also "epoch0": the untrained
@@ -35,6 +38,7 @@
 #include "hcmsn/train/fused_adam.h"
 #include "hcmsn/train/run_config.h"
 #include "hcmsn/train/training_set.h"
+#include "hcmsn/train/weight_average.h"
 
 namespace hcmsn::train {
 
@@ -53,7 +57,9 @@ class Trainer {
   Trainer(std::string run_dir, RunConfig config, TrainingSet seen, TrainingSet unseen,
           torch::Tensor seen_class_embeddings);
 
-  /// Trains from scratch, or, with `resume`, from run_dir/last.ckpt (which must exist).
+  /// Trains from scratch, or, with `resume`, from run_dir/last.ckpt (which must exist). After a
+  /// finished run, network() holds the weights the run delivers (the average's mean when
+  /// averaging); after a stopped one, the weights training continues from.
   TrainResult train(bool resume);
 
   model::RetrievalNetwork& network() { return network_; }
@@ -106,6 +112,8 @@ class Trainer {
   model::RetrievalNetwork network_{nullptr};
   std::unique_ptr<FusedAdam> generator_opt_;
   std::unique_ptr<FusedAdam> discriminator_opt_;
+  /// Dense weight averaging (TrainerOptions::average_from < 1), else null.
+  std::unique_ptr<WeightAverage> average_;
   std::function<void(const nlohmann::json&)> epoch_callback_;
   int64_t total_steps_ = 0;
   /// Per generator group: the factor on the base learning rate (the backbone's is

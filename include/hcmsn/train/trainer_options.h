@@ -32,6 +32,10 @@ struct TrainerOptions {
   int64_t warmup_steps = 0;
   /// Clip the generator's gradient norm (≤ 0: off); hyperbolic layers can spike near the edge.
   double grad_clip = 10.0;
+  /// Dense weight averaging (weight_average.h): the weights evaluated, kept in best.ckpt and
+  /// used from last.ckpt are the mean of those after every step from this fraction of the run
+  /// on (the first ceil(average_from · steps) steps are left out); 1: off, the last step's weights.
+  double average_from = 1.0;
   /// Seeds batches, initialisation, dropout and augmentation.
   uint64_t seed = 0;
   /// Random horizontal flips and shifts of image inputs.

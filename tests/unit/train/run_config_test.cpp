@@ -74,6 +74,7 @@ RunConfig unusual_config() {
   t.max_steps = 123;
   t.eval_batch = 64;
   t.fusion_weights = "0.5,0.25,0.25";
+  t.average_from = 0.625;
   t.fusion_grid_steps = 4;
   c.data.kind = "images";
   c.data.path = "/some/where";
@@ -111,6 +112,7 @@ TEST(RunConfigTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.loss.kd_temperature(), 3.5);
   EXPECT_EQ(back.loss.lambda_bridge(), 0.45);
   EXPECT_EQ(back.trainer.fusion_weights, "0.5,0.25,0.25");
+  EXPECT_EQ(back.trainer.average_from, 0.625);
   EXPECT_EQ(back.validation_classes, (std::vector<std::string>{"f"}));
   // The defaults survive too.
   const RunConfig d;
@@ -124,7 +126,9 @@ TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
     j["model"].erase(key);
   }
   for (const char* key : {"lambda_kd", "kd_temperature", "lambda_bridge"}) j["loss"].erase(key);
-  for (const char* key : {"fusion_weights", "fusion_grid_steps"}) j["trainer"].erase(key);
+  for (const char* key : {"fusion_weights", "fusion_grid_steps", "average_from"}) {
+    j["trainer"].erase(key);
+  }
   j.erase("validation_classes");
   const RunConfig c = RunConfig::from_json(j);
   EXPECT_EQ(c.model.teacher_classes(), 0);
@@ -133,7 +137,8 @@ TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
   EXPECT_EQ(c.loss.lambda_bridge(), 0.0);
   EXPECT_TRUE(c.trainer.fusion_weights.empty());
   EXPECT_TRUE(c.validation_classes.empty());
-  EXPECT_EQ(c.model.hyp_dim(), 7);  // everything else as written
+  EXPECT_EQ(c.trainer.average_from, 1.0);  // no weight averaging
+  EXPECT_EQ(c.model.hyp_dim(), 7);         // everything else as written
 }
 
 TEST(RunConfigTest, RunFolderRoundTrip) {

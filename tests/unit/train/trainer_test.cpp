@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "hcmsn/io/checked_file.h"
 #include "hcmsn/metrics/chance.h"
 #include "hcmsn/train/checkpoint.h"
 #include "hcmsn/train/retrieval_eval.h"
@@ -616,6 +617,82 @@ TEST_F(TrainerFeatureTest, EvaluationEveryFewEpochsOrNever) {
   EXPECT_EQ(r.state.best_epoch, -1);
   const LoadedRun best = load_run(dir, "best");
   expect_same_network(*best.network, *trainer.network());
+  fs::remove_all(dir);
+}
+
+TEST_F(TrainerFeatureTest, WeightAveragingDeliversTheMeanOfTheAveragedSteps) {
+  // average_from 0.5 of 18 steps: the weights after steps 10 … 18, nine sets.
+  RunConfig config = problem_->config;
+  config.trainer.average_from = 0.5;
+  const std::string a = test::temp_dir("trainer_avg_a"), b = test::temp_dir("trainer_avg_b");
+  const TrainedRun averaged = train_run(*problem_, a, false, 0, &config);
+  ASSERT_TRUE(averaged.result.finished);
+  // Averaging only reads the trajectory: the reference configuration's weights after each
+  // averaged step, from a run stopped and resumed one step at a time, are the ones averaged.
+  std::vector<std::vector<torch::Tensor>> sets;
+  for (int64_t s = 10; s <= 18; ++s) {
+    sets.push_back(snapshot(train_run(*problem_, b, s > 10, s < 18 ? s : 0).network->parameters()));
+  }
+  const auto delivered = snapshot(averaged.network->parameters());
+  for (size_t i = 0; i < delivered.size(); ++i) {
+    auto mean = torch::zeros_like(delivered[i], torch::kFloat64);
+    for (const auto& set : sets) mean += set[i].to(torch::kFloat64);
+    mean /= static_cast<double>(sets.size());
+    EXPECT_TRUE(torch::allclose(delivered[i].to(torch::kFloat64), mean, 1e-5, 1e-6)) << i;
+  }
+  EXPECT_FALSE(same_tensors(delivered, sets.back()));  // not the last step's weights
+  // last.ckpt holds the mean too; best.ckpt reproduces its score with the weights evaluated.
+  expect_same_network(*load_run(a, "last").network, *averaged.network);
+  const json& h = averaged.result.state.history;
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0]["averaged_steps"].get<int64_t>(), 0);
+  EXPECT_EQ(h[1]["averaged_steps"].get<int64_t>(), 3);  // steps 10, 11, 12
+  EXPECT_EQ(h[2]["averaged_steps"].get<int64_t>(), 9);
+  json first = timeless(h[0]);
+  first.erase("averaged_steps");
+  EXPECT_EQ(first, timeless(reference_->result.state.history[0]));  // nothing averaged yet
+  EXPECT_NE(h[2]["unseen"], reference_->result.state.history[2]["unseen"]);
+  const int64_t best_epoch = averaged.result.state.best_epoch;
+  metrics::EvaluationOptions options;
+  options.ks = config.trainer.ks;
+  LoadedRun best = load_run(a, "best");
+  EXPECT_NEAR(evaluate_split(embed_split(*best.network, problem_->unseen), options).map_all,
+              h[best_epoch - 1]["unseen"]["map_all"].get<double>(), 1e-12);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST_F(TrainerFeatureTest, ResumeWithWeightAveragingIsExact) {
+  RunConfig config = problem_->config;
+  config.trainer.average_from = 0.5;
+  const std::string a = test::temp_dir("trainer_avgres_a"), b = test::temp_dir("trainer_avgres_b");
+  const TrainedRun reference = train_run(*problem_, a, false, 0, &config);
+  // Stopped before averaging starts, then inside it (mid-epoch, off a checkpoint_every step).
+  EXPECT_FALSE(train_run(*problem_, b, false, 5, &config).result.finished);
+  EXPECT_FALSE(train_run(*problem_, b, true, 13, &config).result.finished);
+  const TrainedRun resumed = train_run(*problem_, b, true, 0, &config);
+  EXPECT_TRUE(resumed.result.finished);
+  expect_same_network(*reference.network, *resumed.network);
+  expect_same_history(reference.result.state.history, resumed.result.state.history);
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST_F(TrainerFeatureTest, VersionOneCheckpointsStillLoad) {
+  // Version 1 is version 2 without the fifth section (empty when nothing was averaged).
+  const io::CheckedFile v2 = io::read_checked_file(last_checkpoint_path(dir_), "checkpoint", 2);
+  ASSERT_EQ(v2.version, 2u);
+  ASSERT_EQ(v2.payload.substr(v2.payload.size() - 8), std::string(8, '\0'));
+  const std::string dir = test::temp_dir("trainer_v1");
+  const std::string path = dir + "/v1.ckpt";
+  io::write_checked_file(path, "checkpoint", 1, v2.payload.substr(0, v2.payload.size() - 8));
+  auto net = build_network(problem_->config);
+  torch::optim::Adam g(net->generator_parameters()), d(net->discriminator_parameters());
+  WeightAverage average(*net);
+  const TrainerState state = load_checkpoint(path, *net, &g, &d, &average);
+  EXPECT_EQ(state.global_step, 3 * kStepsPerEpoch);
+  EXPECT_EQ(average.count(), 0);
+  expect_same_network(*net, *reference_->network);
   fs::remove_all(dir);
 }
 
