@@ -658,6 +658,10 @@ TEST_F(TrainerFeatureTest, WeightAveragingDeliversTheMeanOfTheAveragedSteps) {
   LoadedRun best = load_run(a, "best");
   EXPECT_NEAR(evaluate_split(embed_split(*best.network, problem_->unseen), options).map_all,
               h[best_epoch - 1]["unseen"]["map_all"].get<double>(), 1e-12);
+  // The last epoch evaluated the mean (whichever epoch was best).
+  model::RetrievalNetwork delivered_network = averaged.network;
+  EXPECT_NEAR(evaluate_split(embed_split(*delivered_network, problem_->unseen), options).map_all,
+              h[2]["unseen"]["map_all"].get<double>(), 1e-12);
   fs::remove_all(a);
   fs::remove_all(b);
 }
