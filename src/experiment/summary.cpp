@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "hcmsn/experiment/baseline_comparison.h"
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::experiment {
@@ -191,7 +192,9 @@ nlohmann::ordered_json to_json(const ExperimentSummary& summary) {
     ej["num_gallery"] = e.num_gallery;
     ej["metrics"] = e.metrics;
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const auto& row : e.rows) {
+    const auto comparisons = compare_with_baseline(e);
+    for (size_t r = 0; r < e.rows.size(); ++r) {
+      const SummaryRow& row = e.rows[r];
       nlohmann::ordered_json rj;
       rj["name"] = row.name;
       rj["kind"] = row.baseline ? "baseline" : "variant";
@@ -203,6 +206,12 @@ nlohmann::ordered_json to_json(const ExperimentSummary& summary) {
             {"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max}, {"values", s.values}};
       }
       rj["metrics"] = metrics;
+      if (const auto& c = comparisons[r]) {
+        rj["versus"] = {{"baseline", c->baseline},       {"metric", c->metric},
+                        {"difference", c->difference},   {"spread", c->spread},
+                        {"seeds_ahead", c->seeds_ahead}, {"seeds", c->seeds},
+                        {"verdict", c->verdict}};
+      }
       rows.push_back(rj);
     }
     ej["rows"] = rows;
@@ -234,6 +243,7 @@ std::string to_markdown(const ExperimentSummary& summary) {
       "Checkpoint: {}. Seeds: {}. Variant cells: mean ± sample std (min–max) over the seeds; "
       "baselines (untrained features) have one value.\n",
       summary.checkpoint, joined(seeds));
+  out += comparison_markdown(summary);
   for (const auto& e : summary.evaluations) {
     out += fmt::format("\n## {}\n\nProtocol: **{}**. {} sketch queries, gallery of {} photos.\n",
                        e.name, e.protocol, e.num_queries, e.num_gallery);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "hcmsn/experiment/baseline_comparison.h"
 #include "hcmsn/report/bar_chart.h"
 #include "hcmsn/report/html_report.h"
 
@@ -51,6 +52,41 @@ std::string chart_svg(const EvaluationSummary& e) {
   return report::svg_bar_chart(groups, series, options);
 }
 
+// The variants against each evaluation's first baseline (baseline_comparison.h); "" without one.
+std::string comparison_html(const ExperimentSummary& summary) {
+  std::vector<std::string> variants;
+  std::string head, body;
+  std::vector<std::vector<std::pair<std::string, std::string>>> columns;  // (variant, cell)
+  for (const auto& e : summary.evaluations) {
+    const auto comparisons = compare_with_baseline(e);
+    std::vector<std::pair<std::string, std::string>> column;
+    for (size_t r = 0; r < e.rows.size(); ++r) {
+      if (!comparisons[r]) continue;
+      column.emplace_back(e.rows[r].name, format_comparison(*comparisons[r]));
+      if (std::find(variants.begin(), variants.end(), e.rows[r].name) == variants.end()) {
+        variants.push_back(e.rows[r].name);
+      }
+    }
+    if (column.empty()) continue;
+    head += "<th scope=\"col\">" + report::html_escape(e.name) + "</th>";
+    columns.push_back(std::move(column));
+  }
+  if (columns.empty()) return "";
+  for (const auto& name : variants) {
+    body += "<tr><th scope=\"row\">" + report::html_escape(name) + "</th>";
+    for (const auto& column : columns) {
+      std::string cell = "–";
+      for (const auto& [variant, text] : column) {
+        if (variant == name) cell = text;
+      }
+      body += "<td class=\"num\">" + report::html_escape(cell) + "</td>";
+    }
+    body += "</tr>\n";
+  }
+  return "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">variant</th>" + head +
+         "</tr></thead>\n<tbody>\n" + body + "</tbody>\n</table>\n";
+}
+
 report::HtmlReport build_report(const ExperimentSummary& summary) {
   report::HtmlReport html(summary.title.empty() ? "hcmsn experiment" : summary.title);
   std::string seeds;
@@ -60,6 +96,15 @@ report::HtmlReport build_report(const ExperimentSummary& summary) {
       "the untrained features on the same queries and gallery. Cells: mean ± sample standard "
       "deviation (min–max) over the seeds; error bars: ± one standard deviation.",
       seeds, summary.checkpoint));
+  const std::string comparison = comparison_html(summary);
+  if (!comparison.empty()) {
+    html.add_heading("mAP@all against the baseline");
+    html.add_paragraph(
+        "The variant's mean minus the evaluation's first baseline row, the seeds' spread (sample "
+        "standard deviation), the seeds ahead of that baseline, and the verdict: ahead or behind "
+        "by more than the spread, else level.");
+    html.add_html(comparison);
+  }
   for (const auto& e : summary.evaluations) {
     html.add_heading(e.name);
     html.add_paragraph(fmt::format("Protocol: {}. {} sketch queries, gallery of {} photos. {}",

@@ -22,10 +22,6 @@ namespace {
 // outside; anything beyond this is a caller error (typically the wrong curvature).
 constexpr double kOutsideSlack = 1e-3;
 
-std::string coord(double v) {
-  return svg_coord(v);
-}
-
 // Top-2 principal axes about the origin of the rows of u (N, d), d >= 2, as (d, 2), with each
 // axis' largest-magnitude component made positive.
 torch::Tensor principal_axes(const torch::Tensor& u) {
@@ -55,9 +51,9 @@ std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
 }
 
 std::string triangle(double x, double y, double r) {
-  return fmt::format("<path d=\"M{} {}L{} {}L{} {}Z\"/>", coord(x), coord(y - 1.25 * r),
-                     coord(x + 1.15 * r), coord(y + 0.75 * r), coord(x - 1.15 * r),
-                     coord(y + 0.75 * r));
+  return fmt::format("<path d=\"M{} {}L{} {}L{} {}Z\"/>", svg_coord(x), svg_coord(y - 1.25 * r),
+                     svg_coord(x + 1.15 * r), svg_coord(y + 0.75 * r), svg_coord(x - 1.15 * r),
+                     svg_coord(y + 0.75 * r));
 }
 
 }  // namespace
@@ -156,7 +152,7 @@ std::string svg_poincare_disk(const torch::Tensor& h, const std::vector<int64_t>
   out += fmt::format(
       "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"#f7f7f9\" stroke=\"#333333\" "
       "stroke-width=\"1.5\"/>\n",
-      coord(cx), coord(cy), coord(big_r));
+      svg_coord(cx), svg_coord(cy), svg_coord(big_r));
 
   // Geodesic rings, labelled with the ball's own distance s/√c.
   out += "<g fill=\"none\" stroke=\"#b0b0b8\" stroke-dasharray=\"4 3\">\n";
@@ -164,15 +160,18 @@ std::string svg_poincare_disk(const torch::Tensor& h, const std::vector<int64_t>
   for (double s : options.ring_distances) {
     const double rr = std::tanh(s / 2) * big_r;
     if (rr < 2.0 || rr > big_r - 1.0) continue;  // invisible or on top of the boundary
-    out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>\n", coord(cx), coord(cy), coord(rr));
+    out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>\n", svg_coord(cx), svg_coord(cy),
+                       svg_coord(rr));
     const double diag = rr / std::sqrt(2.0);
-    ring_labels += fmt::format("<text x=\"{}\" y=\"{}\">d={:.3g}</text>\n", coord(cx + diag + 2),
-                               coord(cy - diag - 2), s / std::sqrt(curvature));
+    ring_labels +=
+        fmt::format("<text x=\"{}\" y=\"{}\">d={:.3g}</text>\n", svg_coord(cx + diag + 2),
+                    svg_coord(cy - diag - 2), s / std::sqrt(curvature));
   }
   out += "</g>\n<g fill=\"#8a8a96\" font-size=\"10\">\n" + ring_labels + "</g>\n";
   out +=
       fmt::format("<path d=\"M{0} {2}H{1}M{3} {4}V{5}\" stroke=\"#8a8a96\" stroke-width=\"1\"/>\n",
-                  coord(cx - 4), coord(cx + 4), coord(cy), coord(cx), coord(cy - 4), coord(cy + 4));
+                  svg_coord(cx - 4), svg_coord(cx + 4), svg_coord(cy), svg_coord(cx),
+                  svg_coord(cy - 4), svg_coord(cy + 4));
 
   // Points, in a seeded random order so that no class is systematically drawn on top.
   const std::vector<int64_t> order = permutation(n, options.seed);
@@ -187,8 +186,8 @@ std::string svg_poincare_disk(const torch::Tensor& h, const std::vector<int64_t>
     const bool sketch = modality != nullptr && (*modality)[static_cast<size_t>(i)] == 0;
     out += fmt::format("<g fill=\"{}\">", color);
     out += sketch ? triangle(x, y, pr)
-                  : fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>", coord(x), coord(y),
-                                coord(pr));
+                  : fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>", svg_coord(x),
+                                svg_coord(y), svg_coord(pr));
     out += "</g>\n";
   }
   out += "</g>\n";
@@ -199,27 +198,29 @@ std::string svg_poincare_disk(const torch::Tensor& h, const std::vector<int64_t>
   for (int64_t label : present) {
     out += fmt::format(
         "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-        coord(legend_x + 6), coord(ly - 4), palette_color(static_cast<size_t>(label)),
-        coord(legend_x + 16), coord(ly), xml_escape(class_name(label)));
+        svg_coord(legend_x + 6), svg_coord(ly - 4), palette_color(static_cast<size_t>(label)),
+        svg_coord(legend_x + 16), svg_coord(ly), xml_escape(class_name(label)));
     ly += 16.0;
   }
   if (modality != nullptr) {
     ly += 8.0;
     out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"#ffffff\" stroke=\"#333333\"/>",
-                       coord(legend_x + 6), coord(ly - 4));
-    out += fmt::format("<text x=\"{}\" y=\"{}\">photo</text>\n", coord(legend_x + 16), coord(ly));
+                       svg_coord(legend_x + 6), svg_coord(ly - 4));
+    out += fmt::format("<text x=\"{}\" y=\"{}\">photo</text>\n", svg_coord(legend_x + 16),
+                       svg_coord(ly));
     ly += 16.0;
     // Hollow markers: a filled grey one would read as a class colour.
     out += "<g fill=\"#ffffff\" stroke=\"#333333\">" + triangle(legend_x + 6, ly - 4, 4.0) + "</g>";
-    out += fmt::format("<text x=\"{}\" y=\"{}\">sketch</text>\n", coord(legend_x + 16), coord(ly));
+    out += fmt::format("<text x=\"{}\" y=\"{}\">sketch</text>\n", svg_coord(legend_x + 16),
+                       svg_coord(ly));
     ly += 16.0;
   }
   if (shown < n) {
     out += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#888888\">{} of {} points shown</text>\n",
-                       coord(legend_x), coord(ly + 8), shown, n);
+                       svg_coord(legend_x), svg_coord(ly + 8), shown, n);
   } else if (n == 0) {
     out += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#888888\">no points</text>\n",
-                       coord(legend_x), coord(ly + 8));
+                       svg_coord(legend_x), svg_coord(ly + 8));
   }
   out += "</g>\n</svg>\n";
   return out;

@@ -23,10 +23,6 @@ constexpr std::array<const char*, 10> kTableau = {"#1f77b4", "#ff7f0e", "#2ca02c
 // off an integer, which would otherwise add a whole extra tick interval.
 constexpr double kTickSlack = 1e-9;
 
-std::string coord(double v) {
-  return svg_coord(v);
-}
-
 struct Frame {
   double x0, x1, y0, y1;      // plot area in pixels (y0 top)
   double xlo, xhi, ylo, yhi;  // data range (ylo/yhi in log10 units on a log axis)
@@ -290,43 +286,44 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
   out += "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n";
   for (double t : xticks) {
     const double x = f.sx(t);
-    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", coord(x),
-                       coord(f.y0), coord(f.y1));
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", svg_coord(x),
+                       svg_coord(f.y0), svg_coord(f.y1));
   }
   for (double t : yticks) {
     const double y = f.sy(t);
-    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\"/>\n", coord(y),
-                       coord(f.x0), coord(f.x1));
+    out += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\"/>\n", svg_coord(y),
+                       svg_coord(f.x0), svg_coord(f.x1));
   }
   out += "</g>\n";
   out += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#555555\"/>\n",
-      coord(f.x0), coord(f.y0), coord(f.x1 - f.x0), coord(f.y1 - f.y0));
+      svg_coord(f.x0), svg_coord(f.y0), svg_coord(f.x1 - f.x0), svg_coord(f.y1 - f.y0));
   out += "<g fill=\"#333333\">\n";
   for (double t : xticks) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", coord(f.sx(t)),
-                       coord(f.y1 + 14), format_tick(t, tick_step(xticks)));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                       svg_coord(f.sx(t)), svg_coord(f.y1 + 14), format_tick(t, tick_step(xticks)));
   }
   for (size_t i = 0; i < yticks.size(); ++i) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", coord(f.x0 - 5),
-                       coord(f.sy(yticks[i]) + 4), xml_escape(ylabels[i]));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+                       svg_coord(f.x0 - 5), svg_coord(f.sy(yticks[i]) + 4), xml_escape(ylabels[i]));
   }
   if (!options.x_label.empty()) {
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
-                       coord((f.x0 + f.x1) / 2), coord(f.y1 + 30), xml_escape(options.x_label));
+                       svg_coord((f.x0 + f.x1) / 2), svg_coord(f.y1 + 30),
+                       xml_escape(options.x_label));
   }
   if (!options.y_label.empty()) {
     const double x = 13.0, y = (f.y0 + f.y1) / 2;
     out += fmt::format(
         "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\">{2}"
         "</text>\n",
-        coord(x), coord(y), xml_escape(options.y_label));
+        svg_coord(x), svg_coord(y), xml_escape(options.y_label));
   }
   out += "</g>\n";
   if (!has_data) {
     out += fmt::format(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#888888\">no data</text>\n",
-        coord((f.x0 + f.x1) / 2), coord((f.y0 + f.y1) / 2));
+        svg_coord((f.x0 + f.x1) / 2), svg_coord((f.y0 + f.y1) / 2));
   }
 
   // Curves: a path that restarts (M) after every unusable point; markers where a point has no
@@ -344,11 +341,12 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
     for (size_t i = 0; i < n; ++i) {
       if (!ok[i]) continue;
       const bool joined = i > 0 && ok[i - 1];
-      d += fmt::format("{}{} {} ", joined ? "L" : "M", coord(f.sx(s.x[i])), coord(f.sy(s.y[i])));
+      d += fmt::format("{}{} {} ", joined ? "L" : "M", svg_coord(f.sx(s.x[i])),
+                       svg_coord(f.sy(s.y[i])));
       const bool isolated = !joined && !(i + 1 < n && ok[i + 1]);
       if (isolated || count <= 40) {
-        markers += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\"/>", coord(f.sx(s.x[i])),
-                               coord(f.sy(s.y[i])));
+        markers += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\"/>", svg_coord(f.sx(s.x[i])),
+                               svg_coord(f.sy(s.y[i])));
       }
     }
     d.pop_back();
@@ -367,8 +365,8 @@ std::string svg_line_chart(const std::vector<Series>& series, const ChartOptions
       out += fmt::format(
           "<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"3\"/>"
           "<text x=\"{4}\" y=\"{5}\" fill=\"#333333\">{6}</text>\n",
-          coord(lx), coord(lx + 20), coord(ly), palette_color(i), coord(lx + 25), coord(ly + 4),
-          xml_escape(series[i].name));
+          svg_coord(lx), svg_coord(lx + 20), svg_coord(ly), palette_color(i), svg_coord(lx + 25),
+          svg_coord(ly + 4), xml_escape(series[i].name));
       lx += entry_widths[i];
     }
     ly += 16.0;

@@ -19,6 +19,12 @@ std::string fixture(const std::string& name) {
   return std::string(HCMSN_FIXTURES_DIR) + "/" + name;
 }
 
+std::string num(double v) {
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "%g", v);
+  return buf.data();
+}
+
 std::string shared(const std::string& name) {
   return std::string(HCMSN_SHARED_DIR) + "/" + name;
 }

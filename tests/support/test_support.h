@@ -37,6 +37,12 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path);
 /// max |a − b| in float64.
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 
+/// Unit roundoff of float64 and float32, for tolerances stated in ulps.
+inline constexpr double kU64 = 0x1p-53;
+inline constexpr double kU32 = 0x1p-24;
+/// `v` as printf's %g writes it (short numbers in failure messages).
+std::string num(double v);
+
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }

@@ -72,7 +72,9 @@ EvaluationSummary summarise_evaluation(const std::string& name,
 /// summary.json: {"title", "checkpoint", "seeds", "evaluations": {"<name>": {"protocol",
 /// "protocol_description", "num_queries", "num_gallery", "metrics": [...], "rows": [{"name",
 /// "kind": "baseline"|"variant", "labels": [...], "metrics": {"<metric>": {"mean", "std", "min",
-/// "max", "values": [...]}}}]}}}, evaluations and rows in order.
+/// "max", "values": [...]}}, and for a variant when the evaluation has a baseline "versus":
+/// {"baseline", "metric", "difference", "spread", "seeds_ahead", "seeds", "verdict"}
+/// (baseline_comparison.h)}]}}}, evaluations and rows in order.
 nlohmann::ordered_json to_json(const ExperimentSummary& summary);
 
 /// "0.2470 ± 0.0120 (0.2350–0.2590)", or "0.2470" for a single value.
@@ -81,8 +83,9 @@ std::string format_cell(const MetricStats& stats);
 /// "mAP@all", "P@100", "mAP@100" for "map_all", "prec@100", "map@100".
 std::string metric_label(const std::string& metric);
 
-/// summary.md: per evaluation a heading, the protocol, the query and gallery sizes, and a table
-/// with rows = baselines then variants and a column per metric plus the number of results.
+/// summary.md: the variants against the baseline (comparison_markdown, when there is one), then
+/// per evaluation a heading, the protocol, the query and gallery sizes, and a table with rows =
+/// baselines then variants and a column per metric plus the number of results.
 std::string to_markdown(const ExperimentSummary& summary);
 
 }  // namespace hcmsn::experiment

@@ -1,6 +1,7 @@
-// report.html of an experiment: per evaluation the protocol, the query and gallery sizes, the
-// table of summary.md (mean ± sample std (min–max) over the seeds) and a bar chart of the means
-// with ± std error bars, one bar per baseline and variant.
+// report.html of an experiment: the variants against the baseline (baseline_comparison.h), then
+// per evaluation the protocol, the query and gallery sizes, the table of summary.md (mean ±
+// sample std (min–max) over the seeds) and a bar chart of the means with ± std error bars, one
+// bar per baseline and variant.
 #pragma once
 
 #include <string>

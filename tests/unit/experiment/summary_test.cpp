@@ -183,7 +183,8 @@ TEST(ExperimentSummary, ReportIsWellFormedWithATableAndAChartPerEvaluation) {
   test::XmlCheckOptions options;
   options.void_elements = test::html_void_elements();
   EXPECT_EQ(test::xml_problems(html, options), "");
-  EXPECT_EQ(test::count_of(html, "<table class=\"metrics\">"), 2u);
+  // One per evaluation and the variants against the baseline.
+  EXPECT_EQ(test::count_of(html, "<table class=\"metrics\">"), 3u);
   EXPECT_EQ(test::count_of(html, "<svg "), 2u);
   EXPECT_EQ(test::count_of(html, "<th scope=\"col\">protocol: standard</th>"), 2u);
   EXPECT_TRUE(contains(html, "<title>generalised (protocol: standard)</title>"));

@@ -35,14 +35,10 @@ using test::weights_like;
 
 using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
 
-constexpr double kU64 = 0x1p-53;
-constexpr double kU32 = 0x1p-24;
+using test::kU32;
+using test::kU64;
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
+using test::num;
 
 const nlohmann::json& golden() {
   static const nlohmann::json g = [] {

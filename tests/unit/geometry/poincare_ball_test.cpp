@@ -46,8 +46,8 @@ using test::weights_like;
 
 using Fn = std::function<torch::Tensor(const std::vector<torch::Tensor>&)>;
 
-constexpr double kU64 = 0x1p-53;
-constexpr double kU32 = 0x1p-24;
+using test::kU32;
+using test::kU64;
 
 // ------------------------------------------------------------------------------------------
 // Tolerances
@@ -76,11 +76,7 @@ const char* dtype_name(torch::ScalarType dt) {
   return dt == torch::kFloat64 ? "float64" : "float32";
 }
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
+using test::num;
 
 std::string str(const torch::Tensor& t) {
   const auto flat = t.detach().to(torch::kFloat64).contiguous().view(-1);

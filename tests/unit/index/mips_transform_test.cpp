@@ -18,14 +18,15 @@
 #include "hcmsn/index/mips_transform.h"
 #include "hcmsn/util/check.h"
 #include "support/ball_points.h"
+#include "support/test_support.h"
 
 namespace hcmsn::index {
 namespace {
 
 using Rows = std::vector<std::vector<double>>;
 
-constexpr double kU32 = 0x1p-24;
-constexpr double kU64 = 0x1p-53;
+using test::kU32;
+using test::kU64;
 
 Rows to_rows(const torch::Tensor& t) {
   const auto d = t.to(torch::kFloat64).contiguous();
