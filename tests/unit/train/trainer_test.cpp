@@ -480,12 +480,14 @@ TEST_F(TrainerFeatureTest, CheckpointDoesNotLoadIntoAnotherConfiguration) {
       test::error_of([&] { load_checkpoint(last_checkpoint_path(dir_), *cnn, nullptr, nullptr); }),
       "backbone"));
   fs::remove_all(cnn_dir);
-  // A best checkpoint has no optimizer state to resume from.
+  // A best checkpoint has no optimizer state to resume from; refused before anything loads.
   auto same = build_network(problem_->config);
   torch::optim::Adam g(same->generator_parameters()), d(same->discriminator_parameters());
+  const auto untouched = snapshot(same->parameters());
   EXPECT_TRUE(test::contains(
       test::error_of([&] { load_checkpoint(best_checkpoint_path(dir_), *same, &g, &d); }),
       "weights only"));
+  EXPECT_TRUE(same_tensors(untouched, snapshot(same->parameters())));
   // Not a checkpoint at all.
   test::error_of([&] { load_checkpoint(config_path(dir_), *same, nullptr, nullptr); });
 }
