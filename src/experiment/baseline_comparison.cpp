@@ -38,54 +38,62 @@ std::string format_comparison(const BaselineComparison& c) {
                      c.seeds_ahead, c.seeds, c.verdict);
 }
 
-std::string comparison_markdown(const ExperimentSummary& summary) {
-  std::vector<const EvaluationSummary*> columns;
-  std::vector<std::vector<std::optional<BaselineComparison>>> cells;
-  std::string baseline;
+std::string ComparisonTable::legend() const {
+  return fmt::format(
+      "Each cell: the variant's mean minus the evaluation's first baseline row ({}), the seeds' "
+      "spread (sample std), the seeds ahead of that baseline, and the verdict: ahead or behind by "
+      "more than the spread, else level.",
+      baseline);
+}
+
+ComparisonTable comparison_table(const ExperimentSummary& summary) {
+  ComparisonTable table;
+  // Per column: the variants' cells by name.
+  std::vector<std::vector<std::pair<std::string, std::string>>> columns;
   for (const auto& e : summary.evaluations) {
-    auto c = compare_with_baseline(e);
-    const auto first =
-        std::find_if(c.begin(), c.end(), [](const auto& x) { return x.has_value(); });
-    if (first == c.end()) continue;
-    if (baseline.empty()) baseline = (*first)->baseline;
-    columns.push_back(&e);
-    cells.push_back(std::move(c));
-  }
-  if (columns.empty()) return "";
-  // Variants in the order of their first appearance.
-  std::vector<std::string> variants;
-  for (const auto* e : columns) {
-    for (const auto& row : e->rows) {
-      if (!row.baseline &&
-          std::find(variants.begin(), variants.end(), row.name) == variants.end()) {
-        variants.push_back(row.name);
+    const auto comparisons = compare_with_baseline(e);
+    std::vector<std::pair<std::string, std::string>> column;
+    std::string baseline;
+    for (size_t r = 0; r < e.rows.size(); ++r) {
+      if (!comparisons[r]) continue;
+      baseline = comparisons[r]->baseline;
+      column.emplace_back(e.rows[r].name, format_comparison(*comparisons[r]));
+      if (std::find(table.variants.begin(), table.variants.end(), e.rows[r].name) ==
+          table.variants.end()) {
+        table.variants.push_back(e.rows[r].name);
       }
     }
+    if (column.empty()) continue;
+    if (table.baseline.empty()) table.baseline = baseline;
+    table.columns.push_back(e.name +
+                            (baseline == table.baseline ? "" : " (against " + baseline + ")"));
+    columns.push_back(std::move(column));
   }
-  std::string out = fmt::format(
-      "\n## mAP@all against the baseline\n\nEach cell: the variant's mean minus the "
-      "evaluation's first baseline row ({}), the seeds' spread (sample std), the seeds ahead of "
-      "that baseline, and the verdict: ahead or behind by more than the spread, else level.\n\n| "
-      "variant |",
-      baseline);
+  for (const auto& name : table.variants) {
+    std::vector<std::string> row;
+    for (const auto& column : columns) {
+      const auto at = std::find_if(column.begin(), column.end(),
+                                   [&](const auto& cell) { return cell.first == name; });
+      row.push_back(at == column.end() ? "–" : at->second);
+    }
+    table.cells.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string comparison_markdown(const ExperimentSummary& summary) {
+  const ComparisonTable table = comparison_table(summary);
+  if (table.columns.empty()) return "";
+  std::string out = "\n## mAP@all against the baseline\n\n" + table.legend() + "\n\n| variant |";
   std::string rule = "|---|";
-  for (size_t c = 0; c < columns.size(); ++c) {
-    const auto first =
-        std::find_if(cells[c].begin(), cells[c].end(), [](const auto& x) { return x.has_value(); });
-    out += " " + columns[c]->name +
-           ((*first)->baseline == baseline ? "" : " (against " + (*first)->baseline + ")") + " |";
+  for (const auto& column : table.columns) {
+    out += " " + column + " |";
     rule += "---|";
   }
   out += "\n" + rule + "\n";
-  for (const auto& name : variants) {
-    out += "| " + name + " |";
-    for (size_t c = 0; c < columns.size(); ++c) {
-      std::string cell = "–";
-      for (size_t r = 0; r < columns[c]->rows.size(); ++r) {
-        if (columns[c]->rows[r].name == name && cells[c][r]) cell = format_comparison(*cells[c][r]);
-      }
-      out += " " + cell + " |";
-    }
+  for (size_t v = 0; v < table.variants.size(); ++v) {
+    out += "| " + table.variants[v] + " |";
+    for (const auto& cell : table.cells[v]) out += " " + cell + " |";
     out += "\n";
   }
   return out;

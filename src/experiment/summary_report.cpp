@@ -52,39 +52,21 @@ std::string chart_svg(const EvaluationSummary& e) {
   return report::svg_bar_chart(groups, series, options);
 }
 
-// The variants against each evaluation's first baseline (baseline_comparison.h); "" without one.
-std::string comparison_html(const ExperimentSummary& summary) {
-  std::vector<std::string> variants;
-  std::string head, body;
-  std::vector<std::vector<std::pair<std::string, std::string>>> columns;  // (variant, cell)
-  for (const auto& e : summary.evaluations) {
-    const auto comparisons = compare_with_baseline(e);
-    std::vector<std::pair<std::string, std::string>> column;
-    for (size_t r = 0; r < e.rows.size(); ++r) {
-      if (!comparisons[r]) continue;
-      column.emplace_back(e.rows[r].name, format_comparison(*comparisons[r]));
-      if (std::find(variants.begin(), variants.end(), e.rows[r].name) == variants.end()) {
-        variants.push_back(e.rows[r].name);
-      }
-    }
-    if (column.empty()) continue;
-    head += "<th scope=\"col\">" + report::html_escape(e.name) + "</th>";
-    columns.push_back(std::move(column));
+// comparison_table (baseline_comparison.h) with the report's table style.
+std::string comparison_html(const ComparisonTable& table) {
+  std::string out = "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">variant</th>";
+  for (const auto& column : table.columns) {
+    out += "<th scope=\"col\">" + report::html_escape(column) + "</th>";
   }
-  if (columns.empty()) return "";
-  for (const auto& name : variants) {
-    body += "<tr><th scope=\"row\">" + report::html_escape(name) + "</th>";
-    for (const auto& column : columns) {
-      std::string cell = "–";
-      for (const auto& [variant, text] : column) {
-        if (variant == name) cell = text;
-      }
-      body += "<td class=\"num\">" + report::html_escape(cell) + "</td>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (size_t v = 0; v < table.variants.size(); ++v) {
+    out += "<tr><th scope=\"row\">" + report::html_escape(table.variants[v]) + "</th>";
+    for (const auto& cell : table.cells[v]) {
+      out += "<td class=\"num\">" + report::html_escape(cell) + "</td>";
     }
-    body += "</tr>\n";
+    out += "</tr>\n";
   }
-  return "<table class=\"metrics\">\n<thead><tr><th scope=\"col\">variant</th>" + head +
-         "</tr></thead>\n<tbody>\n" + body + "</tbody>\n</table>\n";
+  return out + "</tbody>\n</table>\n";
 }
 
 report::HtmlReport build_report(const ExperimentSummary& summary) {
@@ -96,14 +78,11 @@ report::HtmlReport build_report(const ExperimentSummary& summary) {
       "the untrained features on the same queries and gallery. Cells: mean ± sample standard "
       "deviation (min–max) over the seeds; error bars: ± one standard deviation.",
       seeds, summary.checkpoint));
-  const std::string comparison = comparison_html(summary);
-  if (!comparison.empty()) {
+  const ComparisonTable comparison = comparison_table(summary);
+  if (!comparison.columns.empty()) {
     html.add_heading("mAP@all against the baseline");
-    html.add_paragraph(
-        "The variant's mean minus the evaluation's first baseline row, the seeds' spread (sample "
-        "standard deviation), the seeds ahead of that baseline, and the verdict: ahead or behind "
-        "by more than the spread, else level.");
-    html.add_html(comparison);
+    html.add_paragraph(comparison.legend());
+    html.add_html(comparison_html(comparison));
   }
   for (const auto& e : summary.evaluations) {
     html.add_heading(e.name);

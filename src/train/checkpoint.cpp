@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hcmsn/io/checked_file.h"
+#include "hcmsn/train/weight_average.h"
 #include "hcmsn/util/check.h"
 
 namespace hcmsn::train {

@@ -35,8 +35,21 @@ std::vector<std::optional<BaselineComparison>> compare_with_baseline(
 /// "+0.0190 (spread 0.0132, 3/3 seeds): ahead".
 std::string format_comparison(const BaselineComparison& comparison);
 
-/// The overview table of summary.md: a row per variant, a column per evaluation with a
-/// baseline, each cell format_comparison; "" when no evaluation has one.
+/// The overview over a whole experiment, as summary.md and report.html show it: a column per
+/// evaluation with a baseline, a row per variant (in the order of first appearance), each cell
+/// format_comparison or "–" where the variant is not in that evaluation.
+struct ComparisonTable {
+  std::string baseline;              // the first column's baseline row
+  std::vector<std::string> columns;  // evaluation names, "(against B)" where B differs
+  std::vector<std::string> variants;
+  std::vector<std::vector<std::string>> cells;  // [variant][column]
+  /// The sentence that says what a cell holds.
+  std::string legend() const;
+};
+/// Empty (no columns) when no evaluation has a baseline.
+ComparisonTable comparison_table(const ExperimentSummary& summary);
+
+/// The table of comparison_table as a summary.md section; "" when it has no columns.
 std::string comparison_markdown(const ExperimentSummary& summary);
 
 }  // namespace hcmsn::experiment

@@ -22,9 +22,10 @@
 #include <string>
 
 #include "hcmsn/model/retrieval_network.h"
-#include "hcmsn/train/weight_average.h"
 
 namespace hcmsn::train {
+
+class WeightAverage;  // weight_average.h
 
 /// Where a run stands: the next step to run is step `step_in_epoch` of epoch `epoch`.
 struct TrainerState {
