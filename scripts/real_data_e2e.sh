@@ -39,6 +39,7 @@
 # Usage: scripts/real_data_e2e.sh [OUT] (default e2e-real); env: SHARED (../shared), HCMSN
 # (build/hcmsn), SEEDS ("0 1 2"), EPOCHS (8), JOBS (1), ABLATIONS (0), ABLATION_SEEDS (SEEDS),
 # FOLDS (4), FOLD_SEED (0), FOLD_POOL (all: every seen class with photos; other-unseen),
+# FOLD_WEIGHTING (uniform; match-unseen: select-fusion --fold-weighting, measured, not adopted),
 # CURVATURES ("0.01"; several, e.g. "0.01 0.1 1", are compared on the folds).
 set -euo pipefail
 shopt -s inherit_errexit  # a failing step inside $(...) stops the script too
@@ -128,7 +129,8 @@ fold_choice() {  # NAME CACHE SPLIT -> prints the chosen flags, one per line
       fi
     done
   done
-  "$hcmsn" select-fusion --quiet --compare curvature --print-flags --force \
+  "$hcmsn" select-fusion --quiet --compare curvature --fold-weighting "${FOLD_WEIGHTING:-uniform}" \
+    --print-flags --force \
     --json "$out/folds/$name-selection.json" "${runs[@]}" 2> "$out/folds/$name-selection.txt"
 }
 json_field() {  # FILE KEY: a top-level string of a JSON file

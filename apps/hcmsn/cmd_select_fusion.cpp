@@ -27,6 +27,8 @@ struct SelectFusionCommandOptions {
   int64_t grid = 10;
   int64_t top = 10;
   std::string rule = "one-se";
+  std::string weighting = "uniform";
+  double max_weight = train::ImportanceOptions{}.max_weight;
   std::string json_out;
   std::string compare;
   bool print_weights = false;
@@ -40,8 +42,12 @@ void print_table(std::ostream& out, const train::FoldedFusionChoice& c, int64_t 
   std::iota(order.begin(), order.end(), size_t{0});
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return c.mean[a].score() > c.mean[b].score(); });
-  out << fmt::format("fusion weights over {} fold run(s), mean mAP@all on their held-out classes\n",
-                     c.runs.size());
+  out << fmt::format(
+      "fusion weights over {} fold run(s), mean mAP@all on their held-out classes{}\n",
+      c.runs.size(),
+      c.weighting == train::FoldWeighting::kMatchUnseen
+          ? " (classes weighted to match the unseen list's teacher similarity)"
+          : "");
   out << fmt::format("{:<14} {:>9} {:>12} {:>8}  per run\n", "b,s,h", "standard", "generalised",
                      "score");
   const auto row = [&](size_t g) {
@@ -92,18 +98,22 @@ int run_select_fusion(const SelectFusionCommandOptions& o) {
   add_run_inputs(guard, o.runs);
   guard.output_or_stdout("--json", o.json_out, io::OutputKind::json()).check();
   std::ostream& table = to_stdout ? std::cerr : human_output(o.json_out);
-  const auto rule = train::parse_fold_rule(o.rule);
+  train::FoldSelectionOptions selection;
+  selection.checkpoint = o.checkpoint;
+  selection.grid_steps = o.grid;
+  selection.rule = train::parse_fold_rule(o.rule);
+  selection.weighting = train::parse_fold_weighting(o.weighting);
+  selection.importance.max_weight = o.max_weight;
+  selection.progress = !o.quiet;
   nlohmann::json json;
   std::vector<std::string> flags;  // the chosen train flags; the last one is the weights
   if (o.compare.empty()) {
-    const auto choice = train::select_fusion_over_runs(o.runs, o.checkpoint, o.grid, rule,
-                                                       /*progress=*/!o.quiet);
+    const auto choice = train::select_fusion_over_runs(o.runs, selection);
     print_table(table, choice, o.top);
     json = choice.to_json();
     flags = {"--fusion-weights", model::to_string(choice.weights())};
   } else {
-    const auto choice = train::select_setting_over_runs(o.runs, o.compare, o.checkpoint, o.grid,
-                                                        rule, /*progress=*/!o.quiet);
+    const auto choice = train::select_setting_over_runs(o.runs, o.compare, selection);
     print_comparison(table, choice, o.top);
     json = choice.to_json();
     flags = choice.train_flags();
@@ -138,6 +148,16 @@ void add_select_fusion_command(CLI::App& app, int& exit_code) {
                   "one-se: of the triples within one standard error of the best mean, the one "
                   "with the most backbone weight; best: the best mean")
       ->check(CLI::IsMember({"one-se", "best"}))
+      ->capture_default_str();
+  cmd->add_option("--fold-weighting", o->weighting,
+                  "uniform: every held-out query counts alike; match-unseen: each held-out class "
+                  "is weighted so the folds' classes match the split's unseen list in teacher "
+                  "similarity (nearest ImageNet class name; importance-weighted validation)")
+      ->check(CLI::IsMember({"uniform", "match-unseen"}))
+      ->capture_default_str();
+  cmd->add_option("--max-weight", o->max_weight,
+                  "match-unseen: the largest class weight (the mean is 1)")
+      ->check(CLI::Range(1.0, 1000.0))
       ->capture_default_str();
   cmd->add_option("--compare", o->compare,
                   "also choose this training setting: the runs are grouped by its value (each "

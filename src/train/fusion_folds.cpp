@@ -26,6 +26,17 @@ std::string to_string(FoldRule rule) {
   return rule == FoldRule::kBest ? "best" : "one-se";
 }
 
+FoldWeighting parse_fold_weighting(const std::string& name) {
+  if (name == "uniform") return FoldWeighting::kUniform;
+  HCMSN_CHECK(name == "match-unseen", "unknown fold weighting '", name,
+              "': use uniform or match-unseen");
+  return FoldWeighting::kMatchUnseen;
+}
+
+std::string to_string(FoldWeighting weighting) {
+  return weighting == FoldWeighting::kUniform ? "uniform" : "match-unseen";
+}
+
 nlohmann::json FoldedFusionChoice::to_json() const {
   nlohmann::json grid_json = nlohmann::json::array();
   for (size_t g = 0; g < grid.size(); ++g) {
@@ -47,6 +58,8 @@ nlohmann::json FoldedFusionChoice::to_json() const {
   return {{"weights", model::to_string(weights())},
           {"score", mean[chosen].score()},
           {"rule", to_string(rule)},
+          {"weighting", to_string(weighting)},
+          {"class_weights", class_weights},
           {"best_weights", model::to_string(grid[best])},
           {"best_score", mean[best].score()},
           {"standard_error", standard_error},
@@ -102,44 +115,76 @@ namespace {
 // Rows of the runs' data sources, read once: fold runs normally share one.
 using RowsByData = std::map<std::string, TrainingSet>;
 
+// kMatchUnseen's weight of every class the runs hold out (train/class_importance.h): the
+// target is the runs' unseen list, the teacher's concepts come from the first run's network.
+ClassWeights unseen_matching_weights(const std::vector<std::string>& run_dirs,
+                                     model::RetrievalNetworkImpl& first_network,
+                                     const ImportanceOptions& importance) {
+  std::vector<std::string> pool, unseen;
+  for (size_t r = 0; r < run_dirs.size(); ++r) {
+    const RunConfig config = read_run_config(run_dirs[r]);
+    if (r == 0) unseen = config.unseen_classes;
+    HCMSN_CHECK(config.unseen_classes == unseen, "run ", run_dirs[r],
+                " has another unseen list than ", run_dirs.front(),
+                ": --fold-weighting match-unseen weighs the folds of one split");
+    for (const auto& c : config.validation_classes) {
+      if (std::find(pool.begin(), pool.end(), c) == pool.end()) pool.push_back(c);
+    }
+  }
+  const auto* transfer = first_network.hcmsn()->transfer();
+  HCMSN_CHECK(transfer != nullptr && transfer->has_teacher(), "run ", run_dirs.front(),
+              " has no teacher: --fold-weighting match-unseen measures teacher similarity, so "
+              "train the folds with --teacher-concepts");
+  const ClassSemantics semantics = read_run_semantics(run_dirs.front());
+  return match_teacher_similarity(semantics.class_names, semantics.embeddings, transfer->concepts(),
+                                  pool, unseen, importance);
+}
+
 FoldedFusionChoice select_fusion_with_rows(const std::vector<std::string>& run_dirs,
-                                           const std::string& checkpoint, int64_t grid_steps,
-                                           FoldRule rule, bool progress, int64_t batch,
+                                           const FoldSelectionOptions& options,
                                            RowsByData& rows_by_data) {
   HCMSN_CHECK(!run_dirs.empty(), "give the fold runs to choose fusion weights over");
-  std::vector<model::FusionWeights> grid = model::fusion_grid(static_cast<int>(grid_steps));
+  std::vector<model::FusionWeights> grid = model::fusion_grid(static_cast<int>(options.grid_steps));
   for (auto& w : grid) w.hyperbolic_scale = 1.0;
   std::vector<std::vector<FusionScore>> scores;
   std::vector<std::vector<std::string>> validation;
+  ClassWeights class_weights;
   for (const auto& dir : run_dirs) {
-    LoadedRun run = load_run(dir, checkpoint);
+    LoadedRun run = load_run(dir, options.checkpoint);
     HCMSN_CHECK(run.config.model.fused_embedding(), "run ", dir,
                 " has no fused embedding: train the folds with --fusion");
     HCMSN_CHECK(!run.config.validation_classes.empty(), "run ", dir,
                 " holds no validation classes out: train it with --val-folds K --val-fold F");
+    if (options.weighting == FoldWeighting::kMatchUnseen && class_weights.empty()) {
+      class_weights = unseen_matching_weights(run_dirs, *run.network, options.importance);
+    }
     const std::string key = run.config.data.kind + ":" + run.config.data.path;
     auto it = rows_by_data.find(key);
     if (it == rows_by_data.end()) {
-      it = rows_by_data.emplace(key, load_rows(run.config.data, run.config.backbone, progress))
+      it = rows_by_data
+               .emplace(key, load_rows(run.config.data, run.config.backbone, options.progress))
                .first;
     }
     const TrainingSet& all = it->second;
-    const auto scored =
-        score_fusion_grid(*run.network, all.subset_classes(run.config.validation_classes),
-                          all.subset_classes(run.config.seen_classes), grid_steps, batch);
+    const auto scored = score_fusion_grid(
+        *run.network, all.subset_classes(run.config.validation_classes),
+        all.subset_classes(run.config.seen_classes), options.grid_steps, options.batch,
+        /*sharding=*/{}, class_weights);
     std::vector<FusionScore> run_scores;
     run_scores.reserve(scored.size());
     for (const auto& s : scored) run_scores.push_back(s.score);
     scores.push_back(std::move(run_scores));
     validation.push_back(run.config.validation_classes);
-    if (progress) {
+    if (options.progress) {
       util::log_info("select-fusion: scored {} triples on the {} validation classes of {}",
                      grid.size(), run.config.validation_classes.size(), dir);
     }
   }
-  FoldedFusionChoice choice = choose_over_folds(std::move(grid), std::move(scores), rule);
+  FoldedFusionChoice choice = choose_over_folds(std::move(grid), std::move(scores), options.rule);
   choice.runs = run_dirs;
   choice.validation_classes = std::move(validation);
+  choice.weighting = options.weighting;
+  choice.class_weights = std::move(class_weights);
   return choice;
 }
 
@@ -154,11 +199,9 @@ std::vector<std::vector<std::string>> fold_set(const FoldedFusionChoice& group) 
 }  // namespace
 
 FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_dirs,
-                                           const std::string& checkpoint, int64_t grid_steps,
-                                           FoldRule rule, bool progress, int64_t batch) {
+                                           const FoldSelectionOptions& options) {
   RowsByData rows_by_data;
-  return select_fusion_with_rows(run_dirs, checkpoint, grid_steps, rule, progress, batch,
-                                 rows_by_data);
+  return select_fusion_with_rows(run_dirs, options, rows_by_data);
 }
 
 const std::vector<std::string>& comparable_settings() {
@@ -220,8 +263,7 @@ FoldedSettingChoice choose_setting_over_folds(std::string setting, std::vector<s
 
 FoldedSettingChoice select_setting_over_runs(const std::vector<std::string>& run_dirs,
                                              const std::string& setting,
-                                             const std::string& checkpoint, int64_t grid_steps,
-                                             FoldRule rule, bool progress, int64_t batch) {
+                                             const FoldSelectionOptions& options) {
   HCMSN_CHECK(!run_dirs.empty(), "give the fold runs to choose the ", setting, " over");
   std::vector<std::string> values;
   std::vector<std::vector<std::string>> runs_of_value;
@@ -238,12 +280,11 @@ FoldedSettingChoice select_setting_over_runs(const std::vector<std::string>& run
   RowsByData rows_by_data;
   std::vector<FoldedFusionChoice> groups;
   for (size_t g = 0; g < values.size(); ++g) {
-    if (progress) {
+    if (options.progress) {
       util::log_info("select-fusion: {} = {}: {} fold run(s)", setting, values[g],
                      runs_of_value[g].size());
     }
-    groups.push_back(select_fusion_with_rows(runs_of_value[g], checkpoint, grid_steps, rule,
-                                             progress, batch, rows_by_data));
+    groups.push_back(select_fusion_with_rows(runs_of_value[g], options, rows_by_data));
   }
   return choose_setting_over_folds(setting, std::move(values), std::move(groups));
 }

@@ -1,5 +1,7 @@
 #include "hcmsn/train/fusion_selection.h"
 
+#include <cmath>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,13 +67,24 @@ torch::Tensor take(const torch::Tensor& t, const std::vector<int64_t>& rows) {
 class FusionData {
  public:
   FusionData(model::RetrievalNetworkImpl& network, const TrainingSet& validation,
-             const TrainingSet& training, int64_t batch, util::Sharding sharding)
+             const TrainingSet& training, int64_t batch, util::Sharding sharding,
+             const ClassWeights& class_weights = {})
       : curvature_(network.hcmsn()->curvature().value()), sharding_(std::move(sharding)) {
     HCMSN_CHECK(network.hcmsn()->options().fused_embedding(),
                 "fusion weights need a run trained with a fused embedding (train --fusion)");
     val_ = rows_of(validation);
     HCMSN_CHECK(!val_.sketches.empty() && !val_.photos.empty(),
                 "the validation classes need sketches and photos to choose fusion weights");
+    if (!class_weights.empty()) {
+      for (const auto& label : val_.sketch_labels) {
+        const auto it = class_weights.find(label);
+        HCMSN_CHECK(it != class_weights.end(), "no weight for the validation class '", label,
+                    "': weigh every validation class or none");
+        HCMSN_CHECK(it->second >= 0 && std::isfinite(it->second), "the validation class '", label,
+                    "' has the weight ", it->second, ": weights must be finite and >= 0");
+        query_weights_.push_back(it->second);
+      }
+    }
     const auto parts = embed_parts_of(network, validation, batch, sharding_);
     query_ = slice(parts, val_.sketches);
     gallery_ = slice(parts, val_.photos);
@@ -101,17 +114,36 @@ class FusionData {
     split.gallery = fuse(gallery_);
     split.gallery_labels = val_.photo_labels;
     FusionScore s;
-    s.map_standard = evaluate_split(split, options).map_all;
+    s.map_standard = map_all(evaluate_split(split, options));
     if (distractors_.v.defined()) {
       split.gallery = torch::cat({split.gallery, fuse(distractors_)});
       split.gallery_labels.insert(split.gallery_labels.end(), distractor_labels_.begin(),
                                   distractor_labels_.end());
     }
-    s.map_generalised = evaluate_split(split, options).map_all;
+    s.map_generalised = map_all(evaluate_split(split, options));
     return s;
   }
 
  private:
+  // mAP@all, or with class weights the weighted mean of the queries' APs (a query whose class
+  // has no photo counts as the protocol counts it: skipped, or with AP 0).
+  double map_all(const metrics::RetrievalResult& result) const {
+    if (query_weights_.empty()) return result.map_all;
+    std::set<std::string> empty;
+    for (const auto& c : result.per_class) {
+      if (c.num_relevant == 0) empty.insert(c.name);
+    }
+    const bool skip = result.empty_queries == metrics::EmptyQueryPolicy::kSkip;
+    double sum = 0, weight = 0;
+    for (size_t q = 0; q < query_weights_.size(); ++q) {
+      if (skip && empty.count(val_.sketch_labels[q]) > 0) continue;
+      sum += query_weights_[q] * result.per_query_ap[q];
+      weight += query_weights_[q];
+    }
+    HCMSN_CHECK(weight > 0, "every validation query weighs 0: give some class a positive weight");
+    return sum / weight;
+  }
+
   static model::EmbeddingParts slice(const model::EmbeddingParts& p,
                                      const std::vector<int64_t>& rows) {
     return {take(p.v, rows), take(p.s, rows), take(p.h, rows)};
@@ -123,6 +155,7 @@ class FusionData {
   Rows val_;
   model::EmbeddingParts query_, gallery_, distractors_;
   std::vector<std::string> distractor_labels_;
+  std::vector<double> query_weights_;  // per validation sketch; empty: unweighted
 };
 
 nlohmann::json score_json(const FusionScore& s) {
@@ -154,8 +187,9 @@ std::vector<FusionScore> score_fusion(model::RetrievalNetworkImpl& network,
 std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
                                             const TrainingSet& validation,
                                             const TrainingSet& training, int64_t grid_steps,
-                                            int64_t batch, const util::Sharding& sharding) {
-  const FusionData data(network, validation, training, batch, sharding);
+                                            int64_t batch, const util::Sharding& sharding,
+                                            const ClassWeights& class_weights) {
+  const FusionData data(network, validation, training, batch, sharding, class_weights);
   std::vector<ScoredFusion> scored;
   for (auto w : model::fusion_grid(static_cast<int>(grid_steps))) {
     w.hyperbolic_scale = data.scale();

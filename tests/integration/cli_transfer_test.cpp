@@ -1,8 +1,8 @@
 // `hcmsn train` with knowledge transfer end to end on a small feature cache that records a
 // (made-up) MobileNetV2 with its classifier: every class with sketches trains, validation
 // classes are held out and choose the fusion weights, the teacher and bridge terms are logged,
-// a backbone-only fused run ranks exactly as the untrained features, and misuse gets a clear
-// error.
+// a backbone-only fused run ranks exactly as the untrained features, fold classes can be weighted
+// to match the unseen list, and misuse gets a clear error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +14,8 @@
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/io/safetensors.h"
+#include "hcmsn/train/class_importance.h"
+#include "hcmsn/train/run_loader.h"
 #include "support/test_support.h"
 
 namespace hcmsn {
@@ -343,6 +345,74 @@ TEST_F(CliTransfer, SelectFusionComparesCurvaturesOnTheSameFolds) {
   const auto unknown = test::run_cli("select-fusion --compare lr" + quoted(runs));
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_TRUE(test::contains(unknown.output, "--compare")) << unknown.output;
+}
+
+TEST_F(CliTransfer, SelectFusionWeighsFoldClassesToMatchTheUnseenList) {
+  // Fold runs with a teacher; --fold-weighting match-unseen weighs their held-out classes by the
+  // teacher similarity of the run's class semantics to the teacher's concepts, against the
+  // run's unseen list (class_11 … class_13: class_14 has no photos, so the run leaves it out).
+  const std::string fold_flags =
+      "--train-classes sketched --fusion --fusion-grid 4 --val-folds 2 "
+      "--teacher-concepts '" +
+      path("concepts.npy") + "' --lambda-kd 1 --conse-top 3";
+  for (int fold = 0; fold < 2; ++fold) {
+    const auto r = test::run_cli(train_args("kd-fold" + std::to_string(fold),
+                                            fold_flags + " --val-fold " + std::to_string(fold)));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  const std::string runs = " '" + path("kd-fold0") + "' '" + path("kd-fold1") + "'";
+  const auto r = test::run_cli(
+      "--threads 2 select-fusion --quiet --grid 4 --fold-weighting "
+      "match-unseen --max-weight 3 --json '" +
+      path("matched.json") + "'" + runs);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(test::contains(r.output, "weighted to match the unseen list")) << r.output;
+  const auto choice = read_json(path("matched.json"));
+  EXPECT_EQ(choice["weighting"], "match-unseen");
+  // The pool is both folds' held-out classes; the target the unseen list, read from the run's
+  // own semantics and the concepts it was trained with.
+  std::vector<std::string> pool;
+  for (int fold = 0; fold < 2; ++fold) {
+    const auto config = read_json(path("kd-fold" + std::to_string(fold) + "/config.json"));
+    for (const auto& c : config["validation_classes"]) pool.push_back(c.get<std::string>());
+  }
+  const auto semantics = train::read_run_semantics(path("kd-fold0"));
+  train::ImportanceOptions importance;
+  importance.max_weight = 3;
+  const auto expected = train::match_teacher_similarity(
+      semantics.class_names, semantics.embeddings, io::read_npy(path("concepts.npy")), pool,
+      read_json(path("kd-fold0/config.json"))["unseen_classes"].get<std::vector<std::string>>(),
+      importance);
+  const auto& weights = choice["class_weights"];
+  ASSERT_EQ(weights.size(), pool.size());
+  double sum = 0;
+  for (const auto& [name, w] : expected) {
+    EXPECT_NEAR(weights[name].get<double>(), w, 1e-12) << name;
+    sum += w;
+  }
+  EXPECT_NEAR(sum / static_cast<double>(pool.size()), 1.0, 1e-12);
+  // Uniform weighting on the same runs scores other numbers (the weights are not all 1).
+  const auto uniform = test::run_cli("--threads 2 select-fusion --quiet --grid 4 --json '" +
+                                     path("unweighted.json") + "'" + runs);
+  ASSERT_EQ(uniform.exit_code, 0) << uniform.output;
+  const auto plain = read_json(path("unweighted.json"));
+  EXPECT_EQ(plain["weighting"], "uniform");
+  EXPECT_TRUE(plain["class_weights"].empty());
+  EXPECT_NE(plain["grid"][0]["score"].get<double>(), choice["grid"][0]["score"].get<double>());
+
+  // Runs without a teacher have no teacher similarity to match.
+  const auto plain_run =
+      test::run_cli(train_args("no-teacher-fold",
+                               "--train-classes sketched --fusion --fusion-grid 4 "
+                               "--val-folds 2 --val-fold 0"));
+  ASSERT_EQ(plain_run.exit_code, 0) << plain_run.output;
+  const auto refused = test::run_cli("select-fusion --quiet --fold-weighting match-unseen '" +
+                                     path("no-teacher-fold") + "'");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(test::contains(refused.output, "--teacher-concepts")) << refused.output;
+  const auto unknown = test::run_cli("select-fusion --fold-weighting nearest" + runs);
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(test::contains(unknown.output, "--fold-weighting")) << unknown.output;
 }
 
 TEST_F(CliTransfer, MisuseGetsAClearError) {

@@ -45,6 +45,9 @@ class KnowledgeTransferImpl : public torch::nn::Module {
   /// ConSE embeddings (B, sem_dim) of backbone features, without gradient.
   torch::Tensor bridge(const torch::Tensor& v) const;
 
+  /// The teacher's concept embeddings (K, sem_dim); zeros until set_teacher.
+  const torch::Tensor& concepts() const { return concepts_; }
+
   const KnowledgeTransferOptions& options() const { return options_; }
 
  private:

@@ -12,6 +12,12 @@
 // (which classes a fold holds decides a lot), and the backbone is the knowledge every unseen class
 // shares: the rule of "the simplest model within one standard error" (Breiman et al. 1984), with
 // the backbone as the simple end.
+//
+// Weighting: kUniform counts every held-out query alike. kMatchUnseen weighs each held-out class
+// so that the folds' classes stand for the split's unseen list in their teacher similarity
+// (train/class_importance.h): the weights are computed once over all held-out classes of the
+// runs (the pool the folds cover), each run's scores are weighted means, and the rule then works
+// on those scores as before.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hcmsn/model/fused_embedding.h"
+#include "hcmsn/train/class_importance.h"
 #include "hcmsn/train/fusion_selection.h"
 #include "hcmsn/train/run_config.h"
 
@@ -30,6 +37,25 @@ enum class FoldRule { kBest, kOneStandardError };
 /// "best" or "one-se"; throws hcmsn::Error otherwise.
 FoldRule parse_fold_rule(const std::string& name);
 std::string to_string(FoldRule rule);
+
+enum class FoldWeighting { kUniform, kMatchUnseen };
+/// "uniform" or "match-unseen"; throws hcmsn::Error otherwise.
+FoldWeighting parse_fold_weighting(const std::string& name);
+std::string to_string(FoldWeighting weighting);
+
+/// How the fold runs are scored and the choice made.
+struct FoldSelectionOptions {
+  /// Which weights of each run: "best" or "last".
+  std::string checkpoint = "best";
+  /// The grid: model::fusion_grid(grid_steps).
+  int64_t grid_steps = 10;
+  FoldRule rule = FoldRule::kOneStandardError;
+  FoldWeighting weighting = FoldWeighting::kUniform;
+  /// The density-ratio settings of kMatchUnseen.
+  ImportanceOptions importance;
+  bool progress = false;
+  int64_t batch = 256;
+};
 
 struct FoldedFusionChoice {
   std::vector<std::string> runs;
@@ -42,6 +68,9 @@ struct FoldedFusionChoice {
   /// mean[g]: the mean of the runs' scores of grid[g].
   std::vector<FusionScore> mean;
   FoldRule rule = FoldRule::kOneStandardError;
+  FoldWeighting weighting = FoldWeighting::kUniform;
+  /// kMatchUnseen: each held-out class's weight (mean 1 over the pool); empty otherwise.
+  ClassWeights class_weights;
   /// The first triple with the best mean score.
   size_t best = 0;
   /// The standard error of the best mean (0 with one run).
@@ -59,13 +88,13 @@ FoldedFusionChoice choose_over_folds(std::vector<model::FusionWeights> grid,
                                      std::vector<std::vector<FusionScore>> scores,
                                      FoldRule rule = FoldRule::kOneStandardError);
 
-/// Loads each run (checkpoint "best" or "last"), rebuilds its validation rows and its training
-/// rows from the run's own data, scores model::fusion_grid(grid_steps) and chooses over the runs.
-/// Throws hcmsn::Error for a run without a fused embedding or without validation classes.
+/// Loads each run (options.checkpoint), rebuilds its validation rows and its training rows from
+/// the run's own data, scores model::fusion_grid(options.grid_steps) and chooses over the runs.
+/// Throws hcmsn::Error for a run without a fused embedding or without validation classes, and
+/// with kMatchUnseen for runs without a teacher (train --teacher-concepts) or with different
+/// unseen lists.
 FoldedFusionChoice select_fusion_over_runs(const std::vector<std::string>& run_dirs,
-                                           const std::string& checkpoint, int64_t grid_steps,
-                                           FoldRule rule = FoldRule::kOneStandardError,
-                                           bool progress = false, int64_t batch = 256);
+                                           const FoldSelectionOptions& options = {});
 
 /// A training setting chosen on the folds together with the fusion weights (issue 11: the
 /// curvature is a hyperparameter like the weights, so seen-class folds choose it, never the
@@ -105,8 +134,6 @@ FoldedSettingChoice choose_setting_over_folds(std::string setting, std::vector<s
 /// choice is then its fusion weights.
 FoldedSettingChoice select_setting_over_runs(const std::vector<std::string>& run_dirs,
                                              const std::string& setting,
-                                             const std::string& checkpoint, int64_t grid_steps,
-                                             FoldRule rule = FoldRule::kOneStandardError,
-                                             bool progress = false, int64_t batch = 256);
+                                             const FoldSelectionOptions& options = {});
 
 }  // namespace hcmsn::train

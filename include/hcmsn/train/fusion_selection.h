@@ -5,10 +5,14 @@
 // the evaluation does: the validation classes' photos (standard) and those plus every training
 // photo (generalised: the training classes are the distractors). The score is their mean
 // mAP@all; the grid is model::fusion_grid(steps), the first best triple wins. κ, the scale of h
-// (model::hyperbolic_scale), is measured on every row the selection embeds.
+// (model::hyperbolic_scale), is measured on every row the selection embeds. With class weights
+// (train/class_importance.h) each mAP is the weighted mean of the queries' APs, a query weighing
+// what its class does.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +23,9 @@
 #include "hcmsn/util/sharding.h"
 
 namespace hcmsn::train {
+
+/// A weight per validation class name; empty: every query weighs 1 (plain mAP@all).
+using ClassWeights = std::map<std::string, double>;
 
 struct FusionScore {
   double map_standard = 0;
@@ -58,12 +65,14 @@ struct ScoredFusion {
 };
 
 /// Every triple of model::fusion_grid(grid_steps), in the grid's order, with κ measured on the
-/// rows the selection embeds, scored; embeds every row once.
+/// rows the selection embeds, scored; embeds every row once. `class_weights`, when not empty,
+/// must name every validation class with a weight ≥ 0 (throws hcmsn::Error otherwise).
 std::vector<ScoredFusion> score_fusion_grid(model::RetrievalNetworkImpl& network,
                                             const TrainingSet& validation,
                                             const TrainingSet& training, int64_t grid_steps,
                                             int64_t batch = 256,
-                                            const util::Sharding& sharding = {});
+                                            const util::Sharding& sharding = {},
+                                            const ClassWeights& class_weights = {});
 
 /// Scores the whole grid (score_fusion_grid) and returns the best triple; does not change the
 /// network's weights.

@@ -1,7 +1,8 @@
 // Choosing fusion weights on validation classes (train/fusion_selection.h): the choice is the
 // grid's best, the backbone-only score equals an independent cosine evaluation of the raw
 // features, the held-out classes are spread over the order (spread_classes) or cut into folds
-// (fold_classes), and the choice over fold runs is the best mean (fusion_folds.h).
+// (fold_classes), the choice over fold runs is the best mean (fusion_folds.h), and class weights
+// weigh each query's AP.
 #include "hcmsn/train/fusion_selection.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +37,16 @@ TrainingSet clustered(const std::vector<std::string>& names, int64_t sketches, i
   const auto centres = torch::randn({static_cast<int64_t>(names.size()), dim});
   set.inputs = centres.index_select(0, set.labels) + 1.2 * torch::randn({set.size(), dim});
   return set;
+}
+
+// The class name of each of `rows`.
+std::vector<std::string> labels_of(const TrainingSet& set, const torch::Tensor& rows) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < rows.size(0); ++i) {
+    out.push_back(
+        set.class_names[static_cast<size_t>(set.labels[rows[i].item<int64_t>()].item<int64_t>())]);
+  }
+  return out;
 }
 
 model::RetrievalNetwork fused_network() {
@@ -89,14 +100,6 @@ TEST(FusionSelection, BackboneOnlyScoreIsTheRawFeaturesCosine) {
   const auto sketches = (validation.modality == model::kSketch).nonzero().view(-1);
   const auto photos = (validation.modality == model::kPhoto).nonzero().view(-1);
   const auto train_photos = (training.modality == model::kPhoto).nonzero().view(-1);
-  const auto names = [](const TrainingSet& set, const torch::Tensor& rows) {
-    std::vector<std::string> out;
-    for (int64_t i = 0; i < rows.size(0); ++i) {
-      out.push_back(set.class_names[static_cast<size_t>(
-          set.labels[rows[i].item<int64_t>()].item<int64_t>())]);
-    }
-    return out;
-  };
   metrics::DistanceOptions cosine;
   cosine.metric = metrics::Metric::kCosine;
   metrics::EvaluationOptions options;
@@ -104,17 +107,70 @@ TEST(FusionSelection, BackboneOnlyScoreIsTheRawFeaturesCosine) {
   const auto q = validation.inputs.index_select(0, sketches);
   const auto g = validation.inputs.index_select(0, photos);
   const auto standard = metrics::evaluate_embeddings(
-      q, g, metrics::encode_labels(names(validation, sketches), names(validation, photos)), cosine,
-      options);
-  auto gallery_labels = names(validation, photos);
-  const auto distractor_labels = names(training, train_photos);
+      q, g, metrics::encode_labels(labels_of(validation, sketches), labels_of(validation, photos)),
+      cosine, options);
+  auto gallery_labels = labels_of(validation, photos);
+  const auto distractor_labels = labels_of(training, train_photos);
   gallery_labels.insert(gallery_labels.end(), distractor_labels.begin(), distractor_labels.end());
   const auto generalised = metrics::evaluate_embeddings(
       q, torch::cat({g, training.inputs.index_select(0, train_photos)}),
-      metrics::encode_labels(names(validation, sketches), gallery_labels), cosine, options);
+      metrics::encode_labels(labels_of(validation, sketches), gallery_labels), cosine, options);
   EXPECT_NEAR(choice.backbone.map_standard, standard.map_all, 1e-9);
   EXPECT_NEAR(choice.backbone.map_generalised, generalised.map_all, 1e-9);
   EXPECT_GE(choice.best.score(), choice.backbone.score());
+}
+
+TEST(FusionSelection, ClassWeightsWeighEachQuerysAveragePrecision) {
+  auto network = fused_network();
+  const auto validation = clustered({"a", "b", "c"}, 4, 3, 12, 7);
+  const auto training = clustered({"e", "f"}, 4, 2, 12, 8);
+  const auto plain = score_fusion_grid(*network, validation, training, 2);
+  const auto equal =
+      score_fusion_grid(*network, validation, training, 2, 256, {}, {{"a", 3}, {"b", 3}, {"c", 3}});
+  ASSERT_EQ(plain.size(), equal.size());
+  for (size_t g = 0; g < plain.size(); ++g) {
+    EXPECT_NEAR(equal[g].score.map_standard, plain[g].score.map_standard, 1e-12);
+    EXPECT_NEAR(equal[g].score.map_generalised, plain[g].score.map_generalised, 1e-12);
+  }
+  // At the backbone vertex (the grid's last triple) the ranking is the raw features' cosine:
+  // against the evaluator's own per-class mAPs of that ranking, every class having 4 queries.
+  const auto weighted =
+      score_fusion_grid(*network, validation, training, 2, 256, {}, {{"a", 2}, {"b", 1}, {"c", 0}});
+  const auto sketches = (validation.modality == model::kSketch).nonzero().view(-1);
+  const auto photos = (validation.modality == model::kPhoto).nonzero().view(-1);
+  metrics::DistanceOptions cosine;
+  cosine.metric = metrics::Metric::kCosine;
+  metrics::EvaluationOptions options;
+  options.ks = {1};
+  const auto result = metrics::evaluate_embeddings(
+      validation.inputs.index_select(0, sketches), validation.inputs.index_select(0, photos),
+      metrics::encode_labels(labels_of(validation, sketches), labels_of(validation, photos)),
+      cosine, options);
+  ASSERT_EQ(result.per_class.size(), 3u);
+  double a = -1, b = -1;
+  for (const auto& c : result.per_class) {
+    ASSERT_EQ(c.num_queries, 4);
+    if (c.name == "a") a = c.map_all;
+    if (c.name == "b") b = c.map_all;
+  }
+  EXPECT_NEAR(weighted.back().score.map_standard, (2 * a + b) / 3, 1e-9);
+  EXPECT_NE(weighted.back().score.map_standard, plain.back().score.map_standard);
+
+  EXPECT_TRUE(test::contains(
+      test::error_of([&] {
+        score_fusion_grid(*network, validation, training, 2, 256, {}, {{"a", 1}, {"b", 1}});
+      }),
+      "no weight for the validation class 'c'"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               score_fusion_grid(*network, validation, training, 2, 256, {},
+                                                 {{"a", 1}, {"b", -1}, {"c", 1}});
+                             }),
+                             ">= 0"));
+  EXPECT_TRUE(test::contains(test::error_of([&] {
+                               score_fusion_grid(*network, validation, training, 2, 256, {},
+                                                 {{"a", 0}, {"b", 0}, {"c", 0}});
+                             }),
+                             "weighs 0"));
 }
 
 TEST(FusionSelection, RefusesNetworksWithoutFusionAndValidationWithoutPhotos) {
