@@ -39,6 +39,7 @@ struct ExtractCommandOptions {
   bool quiet = false;
   bool force = false;
   std::string stats_json;
+  int64_t photo_views = 0;
   features::ExtractOptions extract;
   DistributedFlags distributed;  // --nproc, --dist-timeout: sharded extraction
 };
@@ -95,14 +96,19 @@ int run_extract(ExtractCommandOptions& o) {
                          {"seen_classes", dataset.seen_classes},
                          {"unseen_classes", dataset.unseen_classes},
                          {"tf_same_padding", factory.tf_same_padding}};
-  auto result =
-      features::extract_features(dataset.items, dataset.class_names, *backbone, o.extract, meta);
+  // --photo-views: a cache of the photos' augmented views only, for train --extra-photos.
+  const std::vector<data::DatasetItem> items =
+      o.photo_views > 0 ? features::photo_view_items(dataset.items, o.photo_views) : dataset.items;
+  HCMSN_CHECK(!items.empty() || o.photo_views == 0,
+              "--photo-views found no photos in the dataset: give --photo-dir or --photo-list");
+  if (o.photo_views > 0) meta["views_per_photo"] = o.photo_views;
+  auto result = features::extract_features(items, dataset.class_names, *backbone, o.extract, meta);
   if (result.interrupted) {
     std::fprintf(stderr,
                  "interrupted after %lld of %zu images; finished chunks are kept in %s: rerun the "
                  "same command to resume\n",
-                 static_cast<long long>(result.reused_items + result.computed_items),
-                 dataset.items.size(), o.extract.work_dir.c_str());
+                 static_cast<long long>(result.reused_items + result.computed_items), items.size(),
+                 o.extract.work_dir.c_str());
     return 130;
   }
   if (!result.has_cache) return 0;  // a sharded extraction's other ranks: rank 0 writes
@@ -158,6 +164,23 @@ void add_extract_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--chunk-size", o->extract.chunk_size, "images per resumable chunk")
       ->capture_default_str();
+  cmd->add_option("--photo-views", o->photo_views,
+                  "write only K augmented views of every photo (crop, flip, colour jitter; ids "
+                  "<id>#view<k>): extra training photos for hcmsn train --extra-photos")
+      ->check(CLI::Range(int64_t{1}, int64_t{100}));
+  cmd->add_option("--view-seed", o->extract.views.seed, "the views' seed (with each photo's id)")
+      ->capture_default_str();
+  cmd->add_option("--view-min-scale", o->extract.views.crop.scale[0],
+                  "the views' smallest crop, as a fraction of the photo's area")
+      ->check(CLI::Range(0.01, 1.0))
+      ->capture_default_str();
+  cmd->add_option_function<double>(
+         "--view-jitter",
+         [o](double x) {
+           o->extract.views.jitter = {x, x, x};
+         },
+         "the views' brightness, contrast and saturation jitter (0: none; default 0.3)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--no-tf-same", o->no_tf_same,
                 "MobileNetV2 with torchvision's padding instead of TF-SAME");
   cmd->add_flag("--no-resume", o->no_resume, "keep no chunks (no resume after interruption)");

@@ -184,6 +184,7 @@ int run_train(TrainCommandOptions& o) {
     // holding anything else needs --force, and no input may live inside it.
     io::OutputGuard(o.force)
         .input("--features", o.features)
+        .input("--extra-photos", o.config.data.extra_photos)
         .input("--images", o.images)
         .input("--semantics", o.semantics)
         .input("--semantics-classes", o.semantics_classes)
@@ -202,6 +203,11 @@ int run_train(TrainCommandOptions& o) {
     } else {
       config.data.kind = o.features.empty() ? "images" : "features";
       config.data.path = std::filesystem::absolute(o.features.empty() ? o.images : o.features);
+    }
+    HCMSN_CHECK(config.data.extra_photos.empty() || config.data.kind == "features",
+                "--extra-photos adds cached features: it goes with --features");
+    if (!config.data.extra_photos.empty()) {
+      config.data.extra_photos = std::filesystem::absolute(config.data.extra_photos);
     }
     if (config.data.kind == "features") {
       HCMSN_CHECK(config.backbone.kind == "none",
@@ -298,13 +304,18 @@ int run_train(TrainCommandOptions& o) {
     }
   }
   train::TrainingSet seen = all.subset_classes(config.seen_classes);
+  const train::TrainingSet extra_photos =
+      config.data.extra_photos.empty()
+          ? train::TrainingSet{}
+          : train::extra_photo_rows(config.seen_classes, cache_meta, config.data.extra_photos);
   // Held-out rows: the validation classes when the run has them (never the test classes).
   train::TrainingSet held_out = all.subset_classes(
       config.validation_classes.empty() ? config.unseen_classes : config.validation_classes);
   const torch::Tensor seen_embeddings =
       train::class_embeddings_for(config.seen_classes, semantics.class_names, semantics.embeddings);
 
-  train::Trainer trainer(o.out, config, std::move(seen), std::move(held_out), seen_embeddings);
+  train::Trainer trainer(o.out, config, std::move(seen), std::move(held_out), seen_embeddings,
+                         extra_photos);
   trainer.set_communicator(communicator);
   if (!o.resume && config.model.teacher_classes() > 0) {
     train::TeacherSource source{teacher_meta(config, cache_meta), o.teacher_concepts,
@@ -334,6 +345,10 @@ void add_train_command(CLI::App& app, int& exit_code) {
   auto* data = cmd->add_option_group("data");
   data->add_option("--features", o->features, "a feature cache (hcmsn extract)");
   data->add_option("--images", o->images, "an image folder ROOT/{sketch,photo}/<class>/*");
+  cmd->add_option("--extra-photos", c.data.extra_photos,
+                  "with --features: a feature cache of extra training photos (hcmsn extract "
+                  "--photo-views: augmented views); only the training classes' rows are used, "
+                  "never for validation or evaluation");
   add_dataset_source_flags(*cmd, o->dataset);
   auto* stream = cmd->add_option_group("streaming (dataset flags)");
   stream

@@ -136,4 +136,45 @@ torch::Tensor random_resized_crop(const torch::Tensor& image, int64_t size,
   return crop;
 }
 
+namespace {
+
+// torchvision's _blend on uint8: ratio · a + (1 − ratio) · b, clamped and truncated.
+torch::Tensor blend(const torch::Tensor& a, const torch::Tensor& b, double ratio) {
+  return (ratio * a + (1.0 - ratio) * b).clamp(0, 255).to(torch::kUInt8);
+}
+
+// torchvision's rgb_to_grayscale on uint8 (1, H, W): ITU-R 601, truncated to uint8.
+torch::Tensor grey_of(const torch::Tensor& rgb) {
+  const auto f = rgb.to(torch::kFloat32);
+  return (0.2989F * f[0] + 0.587F * f[1] + 0.114F * f[2]).unsqueeze(0).to(torch::kUInt8);
+}
+
+double jitter_factor(torch::Generator& generator, double strength) {
+  return uniform(generator, std::max(0.0, 1.0 - strength), 1.0 + strength);
+}
+
+}  // namespace
+
+torch::Tensor color_jitter(const torch::Tensor& image, const ColorJitterOptions& options,
+                           torch::Generator& generator) {
+  check_image(image);
+  HCMSN_CHECK(options.brightness >= 0 && options.contrast >= 0 && options.saturation >= 0,
+              "colour jitter strengths must be >= 0");
+  torch::Tensor out = image;
+  if (options.brightness > 0) {
+    const double f = jitter_factor(generator, options.brightness);
+    out = blend(out.to(torch::kFloat32), torch::zeros_like(out, torch::kFloat32), f);
+  }
+  if (options.contrast > 0) {
+    const double f = jitter_factor(generator, options.contrast);
+    const auto mean = grey_of(out).to(torch::kFloat32).mean();
+    out = blend(out.to(torch::kFloat32), mean.expand_as(out), f);
+  }
+  if (options.saturation > 0) {
+    const double f = jitter_factor(generator, options.saturation);
+    out = blend(out.to(torch::kFloat32), grey_of(out).to(torch::kFloat32).expand_as(out), f);
+  }
+  return out.contiguous();
+}
+
 }  // namespace hcmsn::data

@@ -4,6 +4,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "hcmsn/data/image_decode.h"
 #include "hcmsn/io/checked_file.h"
+#include "hcmsn/model/retrieval_feature_net.h"
 #include "hcmsn/util/atomic_file.h"
 #include "hcmsn/util/check.h"
 #include "hcmsn/util/device.h"
@@ -112,6 +114,16 @@ nlohmann::json fingerprint(const std::vector<data::DatasetItem>& items,
       {"chunk_size", o.chunk_size}};
   // Only when not fp32: fingerprints (and resumable chunks) of fp32 extractions stay as they were.
   if (o.precision != "fp32") print["precision"] = o.precision;
+  // Only with views, for the same reason.
+  if (std::any_of(items.begin(), items.end(), [](const auto& i) { return i.view > 0; })) {
+    print["views"] = {{"scale", o.views.crop.scale},
+                      {"ratio", o.views.crop.ratio},
+                      {"flip_probability", o.views.crop.flip_probability},
+                      {"brightness", o.views.jitter.brightness},
+                      {"contrast", o.views.jitter.contrast},
+                      {"saturation", o.views.jitter.saturation},
+                      {"seed", o.views.seed}};
+  }
   return print;
 }
 
@@ -187,7 +199,37 @@ Chunk compute_chunk(const std::vector<data::DatasetItem>& items, int64_t first, 
 
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options,
                                data::DrawingReader& drawings) {
-  return data::eval_resize(data::decode_item(item, options.render, drawings), options.transform);
+  const auto image = data::decode_item(item, options.render, drawings);
+  if (item.view > 0) return photo_view_pixels(image, item, options.transform.size, options.views);
+  return data::eval_resize(image, options.transform);
+}
+
+std::vector<data::DatasetItem> photo_view_items(const std::vector<data::DatasetItem>& items,
+                                                int64_t views) {
+  HCMSN_CHECK(views >= 1 && views <= 100, "give 1 to 100 views per photo, got ", views);
+  std::vector<data::DatasetItem> out;
+  for (const auto& item : items) {
+    if (item.modality != model::kPhoto) continue;
+    HCMSN_CHECK(item.view == 0, "item '", item.id, "' is already a view");
+    for (int64_t k = 1; k <= views; ++k) {
+      data::DatasetItem v = item;
+      v.id = item.id + "#view" + std::to_string(k);
+      v.view = k;
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+torch::Tensor photo_view_pixels(const torch::Tensor& image, const data::DatasetItem& item,
+                                int64_t size, const PhotoViewOptions& options) {
+  HCMSN_CHECK(item.view > 0, "item '", item.id, "' is not a view");
+  // The id names the photo and the view; CRC-32 is stable across platforms, std::hash is not.
+  // ATen's CPU generator keeps 32 bits of its seed, so the seed is folded into the CRC.
+  const uint64_t seed = io::crc32_of(item.id, io::crc32_of(std::to_string(options.seed)));
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto crop = data::random_resized_crop(image, size, options.crop, generator);
+  return data::color_jitter(crop, options.jitter, generator);
 }
 
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options) {
@@ -336,6 +378,7 @@ ExtractResult extract_features(const std::vector<data::DatasetItem>& items,
   cache.meta["render"] = print["render"];
   cache.meta["unreadable"] = result.unreadable.size();
   if (print.contains("precision")) cache.meta["precision"] = print["precision"];
+  if (print.contains("views")) cache.meta["photo_views"] = print["views"];
   cache.validate();
   return result;
 }

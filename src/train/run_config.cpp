@@ -250,6 +250,7 @@ TrainerOptions trainer_from_json(const Fields& f) {
 
 json data_to_json(const DataSpec& d) {
   json j = {{"kind", d.kind}, {"path", d.path}};
+  if (!d.extra_photos.empty()) j["extra_photos"] = d.extra_photos;
   if (d.kind == "dataset") {
     j["dataset"] = data::to_json(d.dataset);
     j["render"] = {
@@ -347,6 +348,9 @@ RunConfig RunConfig::from_json(const json& j) {
     HCMSN_CHECK(c.data.kind == "features" || c.data.kind == "images" || c.data.kind == "dataset",
                 "data.kind must be features, images or dataset, got '", c.data.kind, "'");
     c.data.path = data.text("path");
+    c.data.extra_photos = data.text_or("extra_photos", std::string());  // none before issue 11
+    HCMSN_CHECK(c.data.extra_photos.empty() || c.data.kind == "features",
+                "data.extra_photos needs data.kind features");
     if (data.has("dataset")) {
       c.data.dataset = data::dataset_spec_from_json(data.raw("dataset"));
       const Fields render = data.at("render");

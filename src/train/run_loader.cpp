@@ -81,6 +81,30 @@ TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool p
   return set;
 }
 
+TrainingSet extra_photo_rows(const std::vector<std::string>& classes, const nlohmann::json& meta,
+                             const std::string& extra_photos) {
+  data::FeatureCache cache = data::load_feature_cache(extra_photos);
+  // Features of another backbone, weights or preprocessing would not be comparable.
+  for (const char* key : {"backbone", "weights", "transform", "tf_same_padding", "precision"}) {
+    const auto value = [&](const nlohmann::json& m) {
+      return m.is_object() && m.contains(key) ? m.at(key) : nlohmann::json();
+    };
+    HCMSN_CHECK(value(cache.meta) == value(meta), "the extra photos ", extra_photos,
+                " were extracted with another ", key, " (", value(cache.meta).dump(),
+                ") than the "
+                "training features (",
+                value(meta).dump(),
+                "): extract them with the same "
+                "--backbone, --weights and preprocessing");
+  }
+  TrainingSet extra = rows_of_cache(std::move(cache));
+  HCMSN_CHECK(extra.modality_counts().first == 0, "the extra photos ", extra_photos,
+              " hold sketches: give a cache of photos only (hcmsn extract --photo-views)");
+  TrainingSet rows = extra.subset_classes(classes);
+  util::log_info("{} extra photos of the training classes from {}", rows.size(), extra_photos);
+  return rows;
+}
+
 ClassSemantics read_class_semantics(const std::string& npy_path, const std::string& classes_path) {
   ClassSemantics s;
   s.embeddings = io::read_npy_matrix(npy_path).to(torch::kFloat32);

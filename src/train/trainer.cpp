@@ -79,7 +79,7 @@ double lr_factor(const TrainerOptions& o, int64_t step, int64_t total_steps) {
 }
 
 Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, TrainingSet unseen,
-                 torch::Tensor seen_class_embeddings)
+                 torch::Tensor seen_class_embeddings, const TrainingSet& extra_photos)
     : run_dir_(std::move(run_dir)),
       config_(std::move(config)),
       seen_(std::move(seen)),
@@ -90,6 +90,11 @@ Trainer::Trainer(std::string run_dir, RunConfig config, TrainingSet seen, Traini
   HCMSN_CHECK(seen_.size() > 0, "there are no training rows of the seen classes");
   HCMSN_CHECK(seen_.class_names == config_.seen_classes,
               "the training rows' classes differ from the run's seen classes");
+  reference_ = seen_;
+  if (extra_photos.size() > 0) {
+    HCMSN_CHECK(extra_photos.modality_counts().first == 0, "extra training rows must be photos");
+    seen_ = concat_rows(seen_, extra_photos);
+  }
   HCMSN_CHECK(config_.model.num_seen_classes() == static_cast<int64_t>(config_.seen_classes.size()),
               "the model has ", config_.model.num_seen_classes(), " outputs for ",
               config_.seen_classes.size(), " seen classes");
@@ -281,7 +286,7 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   const util::Sharding sharding = distributed::sharding_of(communicator_.get());
   if (validating() && config_.model.fused_embedding() && t.fusion_weights.empty()) {
     const FusionChoice choice =
-        select_fusion(*network_, unseen_, seen_, t.fusion_grid_steps, t.eval_batch, sharding);
+        select_fusion(*network_, unseen_, reference_, t.fusion_grid_steps, t.eval_batch, sharding);
     network_->hcmsn()->set_fusion(choice.weights);
     nlohmann::json value = {{"map_all", choice.best.map_standard},
                             {"map_all_generalised", choice.best.map_generalised},
@@ -293,13 +298,14 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   if (config_.model.fused_embedding()) {
     // Fixed weights: κ still follows h, measured on the training rows.
     auto weights = network_->hcmsn()->fusion();
-    weights.hyperbolic_scale = hyperbolic_scale_of(*network_, seen_, 2048, t.eval_batch, sharding);
+    weights.hyperbolic_scale =
+        hyperbolic_scale_of(*network_, reference_, 2048, t.eval_batch, sharding);
     network_->hcmsn()->set_fusion(weights);
   }
   if (validating() && config_.model.fused_embedding()) {
     // One embedding pass scores the run's weights and the backbone alone.
     const auto scores =
-        score_fusion(*network_, unseen_, seen_, {network_->hcmsn()->fusion(), {1, 0, 0, 1}},
+        score_fusion(*network_, unseen_, reference_, {network_->hcmsn()->fusion(), {1, 0, 0, 1}},
                      t.eval_batch, sharding);
     const FusionScore& score = scores[0];
     const FusionScore& backbone = scores[1];

@@ -141,6 +141,26 @@ TrainingSet TrainingSet::subset_classes(const std::vector<std::string>& names) c
   return out;
 }
 
+TrainingSet concat_rows(const TrainingSet& a, const TrainingSet& b) {
+  HCMSN_CHECK(!a.is_streamed() && !b.is_streamed() && a.inputs.defined() && b.inputs.defined(),
+              "only rows held in memory can be joined");
+  HCMSN_CHECK(a.class_names == b.class_names, "rows of different class lists cannot be joined");
+  HCMSN_CHECK(a.inputs.sizes().slice(1) == b.inputs.sizes().slice(1) &&
+                  a.inputs.scalar_type() == b.inputs.scalar_type(),
+              "rows of inputs ", a.inputs.sizes(), " and ", b.inputs.sizes(),
+              " cannot be joined: they come from different backbones or image sizes");
+  HCMSN_CHECK(a.item_ids.empty() == b.item_ids.empty(), "both sets need item ids, or neither");
+  TrainingSet out;
+  out.inputs = torch::cat({a.inputs, b.inputs});
+  out.labels = torch::cat({a.labels, b.labels});
+  out.modality = torch::cat({a.modality, b.modality});
+  out.class_names = a.class_names;
+  out.item_ids = a.item_ids;
+  out.item_ids.insert(out.item_ids.end(), b.item_ids.begin(), b.item_ids.end());
+  out.validate();
+  return out;
+}
+
 TrainingSet TrainingSet::select_rows(const std::vector<int64_t>& rows) const {
   for (int64_t r : rows) {
     HCMSN_CHECK(r >= 0 && r < size(), "row ", r, " is out of range for ", size(), " rows");

@@ -2,7 +2,8 @@
 // (made-up) MobileNetV2 with its classifier: every class with sketches trains, validation
 // classes are held out and choose the fusion weights, the teacher and bridge terms are logged,
 // a backbone-only fused run ranks exactly as the untrained features, fold classes can be weighted
-// to match the unseen list, and misuse gets a clear error.
+// to match the unseen list, extra photo views train without touching validation, and misuse gets
+// a clear error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -413,6 +414,79 @@ TEST_F(CliTransfer, SelectFusionWeighsFoldClassesToMatchTheUnseenList) {
   const auto unknown = test::run_cli("select-fusion --fold-weighting nearest" + runs);
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_TRUE(test::contains(unknown.output, "--fold-weighting")) << unknown.output;
+}
+
+TEST_F(CliTransfer, ExtraPhotosTrainButNeverValidate) {
+  // A cache of extra views of every photo (as extract --photo-views writes): the features plus
+  // noise, the training cache's meta, ids "<id>#view1".
+  const auto cache = data::load_feature_cache(path("features.hfc"));
+  const auto photo_rows = (cache.modality == 1).nonzero().view(-1);
+  data::FeatureCache views;
+  views.class_names = cache.class_names;
+  views.meta = cache.meta;
+  views.labels = cache.labels.index_select(0, photo_rows);
+  views.modality = cache.modality.index_select(0, photo_rows);
+  views.features =
+      (cache.features.index_select(0, photo_rows) + 0.1 * torch::randn({photo_rows.size(0), kDim}))
+          .contiguous();
+  for (int64_t i = 0; i < photo_rows.size(0); ++i) {
+    views.item_ids.push_back(cache.item_ids[static_cast<size_t>(photo_rows[i].item<int64_t>())] +
+                             "#view1");
+  }
+  data::save_feature_cache(path("views.hfc"), views);
+  const std::string flags = "--train-classes sketched --val-classes 2 --fusion --fusion-grid 4";
+  auto plain = test::run_cli(train_args("without-views", flags));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  const std::string extra = " --extra-photos '" + path("views.hfc") + "'";
+  // Info logging, for the line that counts the extra photos.
+  const auto verbose = [](std::string args) {
+    return args.replace(args.find("--log-level warn"), 16, "--log-level info");
+  };
+  auto r = test::run_cli(verbose(train_args("with-views", flags + extra)));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto config = read_json(path("with-views/config.json"));
+  EXPECT_EQ(config["data"]["extra_photos"], path("views.hfc"));
+  // Only the training classes' views are used: not the validation or unseen classes'.
+  int64_t expected = 0;
+  for (int64_t i = 0; i < views.size(); ++i) {
+    const auto& name = views.class_names[static_cast<size_t>(views.labels[i].item<int64_t>())];
+    if (has(config["seen_classes"], name)) ++expected;
+  }
+  EXPECT_GT(expected, 0);
+  EXPECT_LT(expected, views.size());
+  EXPECT_TRUE(test::contains(r.output, std::to_string(expected) + " extra photos")) << r.output;
+  // The views change training, never the validation: its distractors (the training photos) and
+  // so the backbone's own score are those of the run without views, epoch by epoch.
+  const auto with = read_json_lines(path("with-views/log.jsonl"));
+  const auto without = read_json_lines(path("without-views/log.jsonl"));
+  ASSERT_EQ(with.size(), without.size());
+  EXPECT_DOUBLE_EQ(with[0]["epoch0"]["backbone_only"].get<double>(),
+                   without[0]["epoch0"]["backbone_only"].get<double>());
+  for (size_t e = 0; e < with.size(); ++e) {
+    EXPECT_DOUBLE_EQ(with[e]["validation"]["backbone_only"].get<double>(),
+                     without[e]["validation"]["backbone_only"].get<double>());
+  }
+  EXPECT_NE(with[0]["loss"]["total"].get<double>(), without[0]["loss"]["total"].get<double>());
+  // A resume reads them from the run's config.
+  r = test::run_cli(train_args("resumed-views", flags + extra + " --max-steps 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_cli("--threads 2 --log-level info train --resume --quiet --out '" +
+                    path("resumed-views") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(test::contains(r.output, std::to_string(expected) + " extra photos")) << r.output;
+
+  // Views of another backbone's weights, a cache holding sketches, and images: refused.
+  data::FeatureCache other = views;
+  other.meta["weights"] = "other.safetensors (1 bytes, crc32 00000000)";
+  data::save_feature_cache(path("other_views.hfc"), other);
+  r = test::run_cli(
+      train_args("bad-views", flags + " --extra-photos '" + path("other_views.hfc") + "'"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "another weights")) << r.output;
+  r = test::run_cli(
+      train_args("bad-views2", flags + " --extra-photos '" + path("features.hfc") + "'"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(test::contains(r.output, "hold sketches")) << r.output;
 }
 
 TEST_F(CliTransfer, MisuseGetsAClearError) {

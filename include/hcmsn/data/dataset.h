@@ -54,6 +54,7 @@ struct DatasetItem {
   std::string class_name;    // the canonical class name (the split's spelling when there is one)
   int64_t class_index = -1;  // index into Dataset::class_names
   int64_t modality = 0;      // model::kSketch (0) or model::kPhoto (1)
+  int64_t view = 0;          // > 0: an augmented view of the item (features::photo_view_items)
 };
 
 /// What one source gave.

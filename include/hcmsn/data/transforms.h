@@ -25,8 +25,8 @@ torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t w
 /// int(size × long / short), as torchvision computes it.
 torch::Tensor resize_shorter_side(const torch::Tensor& image, int64_t size);
 
-/// torchvision `CenterCrop(size)` (top = round((H − size) / 2), halves to even); images smaller than `size` are
-/// padded with zeros first, as torchvision does.
+/// torchvision `CenterCrop(size)` (top = round((H − size) / 2), halves to even); images smaller
+/// than `size` are padded with zeros first, as torchvision does.
 torch::Tensor center_crop(const torch::Tensor& image, int64_t size);
 
 struct TransformOptions {
@@ -61,5 +61,20 @@ struct AugmentOptions {
 /// uint8 (3, H, W) → uint8 (3, size, size).
 torch::Tensor random_resized_crop(const torch::Tensor& image, int64_t size,
                                   const AugmentOptions& options, torch::Generator& generator);
+
+/// torchvision's ColorJitter(brightness, contrast, saturation), each factor drawn uniformly from
+/// [max(0, 1 − x), 1 + x] (0: that adjustment is off and draws nothing), applied in this fixed
+/// order (torchvision shuffles it). As torchvision's uint8 tensor path: brightness blends with
+/// black, contrast with the mean of the grey image, saturation with the grey image (ITU-R 601
+/// weights, grey truncated to uint8); each blend is clamped to [0, 255] and truncated.
+struct ColorJitterOptions {
+  double brightness = 0;
+  double contrast = 0;
+  double saturation = 0;
+};
+
+/// uint8 (3, H, W) → uint8 (3, H, W). Throws hcmsn::Error on a negative strength.
+torch::Tensor color_jitter(const torch::Tensor& image, const ColorJitterOptions& options,
+                           torch::Generator& generator);
 
 }  // namespace hcmsn::data

@@ -30,6 +30,17 @@
 
 namespace hcmsn::features {
 
+/// Augmented views of photos (issue 11: photo-domain robustness for a frozen backbone). A view
+/// item (data::DatasetItem::view > 0) is decoded, cropped and flipped (torchvision's
+/// RandomResizedCrop at the input size, instead of the evaluation resize) and colour-jittered,
+/// drawn from a seed of `seed` and the item's id alone, so a view is the same in every run and
+/// on every rank.
+struct PhotoViewOptions {
+  data::AugmentOptions crop{{0.5, 1.0}};
+  data::ColorJitterOptions jitter{0.3, 0.3, 0.3};
+  uint64_t seed = 0;
+};
+
 struct ExtractOptions {
   /// Resize mode and size; mean and std are taken from the backbone's input_options().
   data::TransformOptions transform;
@@ -54,6 +65,8 @@ struct ExtractOptions {
   /// then rank 0 assembles the cache from all chunks, exactly the single-process cache; the
   /// other ranks return a result with an empty cache. Not owned.
   distributed::Communicator* communicator = nullptr;
+  /// How view items are made; in the fingerprint and the cache's meta when there are any.
+  PhotoViewOptions views;
 };
 
 struct ExtractResult {
@@ -83,6 +96,16 @@ torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptio
 /// The same with a shared reader of .ndjson drawings (extract_features keeps one for its run).
 torch::Tensor load_item_pixels(const data::DatasetItem& item, const ExtractOptions& options,
                                data::DrawingReader& drawings);
+
+/// `views` augmented views of every photo of `items` (sketches have none), photo by photo:
+/// ids "<id>#view<k>" for k = 1 … views, DatasetItem::view = k. Throws hcmsn::Error when views
+/// is not in [1, 100].
+std::vector<data::DatasetItem> photo_view_items(const std::vector<data::DatasetItem>& items,
+                                                int64_t views);
+
+/// The pixels of view item `item` (view > 0) from its decoded image, uint8 (3, size, size).
+torch::Tensor photo_view_pixels(const torch::Tensor& image, const data::DatasetItem& item,
+                                int64_t size, const PhotoViewOptions& options);
 
 /// The weights file of a cache's weights id ("PATH (N bytes, crc32 XXXXXXXX)", as `hcmsn
 /// extract` records it): everything before the last " (".

@@ -29,6 +29,10 @@ struct DataSpec {
   /// streamed (decoded, rendered and augmented while training; issue 12).
   std::string kind = "features";
   std::string path;
+  /// "features" only: a feature cache of extra training photos (hcmsn extract --photo-views:
+  /// augmented views of the photos), appended to the training classes' rows; never used for
+  /// validation, distractors or evaluation. Empty: none.
+  std::string extra_photos;
   data::DatasetSpec dataset;
   /// How "dataset" drawings are rasterised before the transform.
   data::RenderOptions render;

@@ -25,6 +25,14 @@ TrainingSet rows_of_cache(data::FeatureCache cache);
 TrainingSet load_rows(const DataSpec& data, const BackboneSpec& backbone, bool progress,
                       nlohmann::json* cache_meta = nullptr);
 
+/// The rows of the feature cache `extra_photos` (DataSpec::extra_photos) whose class is one of
+/// `classes` (the training classes), labelled by their index there: extra training photos for
+/// a run on a feature cache whose meta is `meta`. The extra cache must be photos only, with the
+/// same backbone, weights and preprocessing (throws hcmsn::Error saying which differs) and every
+/// one of `classes` in its class list.
+TrainingSet extra_photo_rows(const std::vector<std::string>& classes, const nlohmann::json& meta,
+                             const std::string& extra_photos);
+
 /// Class semantics as stored in a run: float32 (M, D) and M class names.
 struct ClassSemantics {
   std::vector<std::string> class_names;

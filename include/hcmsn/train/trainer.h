@@ -52,10 +52,13 @@ class Trainer {
  public:
   /// `seen` holds the training rows (labels index config.seen_classes), `unseen` the evaluation
   /// rows (labels index config.unseen_classes; may be empty when eval_every is 0);
-  /// `seen_class_embeddings` float (num_seen, sem_dim), row k for seen class k.
+  /// `seen_class_embeddings` float (num_seen, sem_dim), row k for seen class k. `extra_photos`
+  /// (labels index config.seen_classes, photos only; may be empty) are training rows only
+  /// (DataSpec::extra_photos): the batches draw from seen + extra, while κ and the validation's
+  /// distractor photos stay those of `seen`, so extra views never change what a run reports.
   /// Throws hcmsn::Error on inconsistent sizes.
   Trainer(std::string run_dir, RunConfig config, TrainingSet seen, TrainingSet unseen,
-          torch::Tensor seen_class_embeddings);
+          torch::Tensor seen_class_embeddings, const TrainingSet& extra_photos = {});
 
   /// Trains from scratch, or, with `resume`, from run_dir/last.ckpt (which must exist). After a
   /// finished run, network() holds the weights the run delivers (the average's mean when
@@ -105,7 +108,8 @@ class Trainer {
 
   std::string run_dir_;
   RunConfig config_;
-  TrainingSet seen_;
+  TrainingSet seen_;       // the rows batches draw from: the seen rows, then any extra photos
+  TrainingSet reference_;  // the seen rows alone: κ and the validation's distractors
   TrainingSet unseen_;
   torch::Tensor class_embeddings_;
   torch::Device device_{torch::kCPU};

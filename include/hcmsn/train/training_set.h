@@ -65,6 +65,10 @@ struct TrainingSet {
   std::pair<int64_t, int64_t> modality_counts() const;
 };
 
+/// The rows of `a`, then those of `b`: both held in memory, with the same class list and input
+/// shape (throws hcmsn::Error otherwise; item ids must stay unique, as validate() checks).
+TrainingSet concat_rows(const TrainingSet& a, const TrainingSet& b);
+
 /// Rows of `semantics` (float (M, D)) for each of `names`, looked up in `semantics_classes`
 /// (M names): by exact name, else by normalised key (lower-case; runs of spaces, underscores and
 /// hyphens alike, as ../shared/data/README.md), so "alarm clock" finds "alarm_clock". Throws

@@ -4,6 +4,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <cmath>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -91,6 +93,57 @@ TEST(Transforms, RandomResizedCropIsSeededAndFlips) {
   auto g3 = at::make_generator<at::CPUGeneratorImpl>(1);
   EXPECT_TRUE(
       torch::equal(random_resized_crop(img, 32, options, g3), resize_image(img, 32, 32).flip({2})));
+}
+
+// torchvision's ColorJitter arithmetic written out per pixel in double: factor f drawn as the
+// transform draws it (a same-seeded generator), blends truncated to uint8.
+TEST(Transforms, ColorJitterIsTorchvisionsBlendsInAFixedOrder) {
+  // Two pixels: (200, 100, 50) and (10, 20, 30).
+  const auto img = torch::tensor({200, 10, 100, 20, 50, 30}, torch::kUInt8).view({3, 1, 2});
+  const auto draw = [](torch::Generator& g, double x) {
+    return torch::empty({1}, torch::kFloat64).uniform_(1 - x, 1 + x, g).item<double>();
+  };
+  const auto grey = [](double r, double g, double b) {
+    return std::trunc(0.2989 * r + 0.587 * g + 0.114 * b);
+  };
+  const auto pixel = [](const torch::Tensor& t, int c, int i) {
+    return static_cast<double>(t[c][0][i].item<uint8_t>());
+  };
+  const auto blend = [](double a, double b, double f) {
+    return std::trunc(std::clamp(f * a + (1 - f) * b, 0.0, 255.0));
+  };
+  ColorJitterOptions o{0.5, 0.4, 0.3};
+  auto g = at::make_generator<at::CPUGeneratorImpl>(3);
+  auto ref = at::make_generator<at::CPUGeneratorImpl>(3);
+  const auto out = color_jitter(img, o, g);
+  ASSERT_EQ(out.sizes(), img.sizes());
+  ASSERT_EQ(out.scalar_type(), torch::kUInt8);
+  double expected[3][2];
+  const double fb = draw(ref, 0.5), fc = draw(ref, 0.4), fs = draw(ref, 0.3);
+  for (int i = 0; i < 2; ++i) {
+    for (int c = 0; c < 3; ++c) expected[c][i] = blend(pixel(img, c, i), 0, fb);
+  }
+  const double mean = 0.5 * (grey(expected[0][0], expected[1][0], expected[2][0]) +
+                             grey(expected[0][1], expected[1][1], expected[2][1]));
+  for (int i = 0; i < 2; ++i) {
+    for (int c = 0; c < 3; ++c) expected[c][i] = blend(expected[c][i], mean, fc);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const double y = grey(expected[0][i], expected[1][i], expected[2][i]);
+    for (int c = 0; c < 3; ++c) {
+      expected[c][i] = blend(expected[c][i], y, fs);
+      // float32 arithmetic may land on the other side of an integer: one grey level.
+      EXPECT_NEAR(pixel(out, c, i), expected[c][i], 1.0) << c << " " << i;
+    }
+  }
+  // The generator moved exactly three draws: the next one is the reference's next.
+  EXPECT_EQ(draw(g, 0.1), draw(ref, 0.1));
+  // Strength 0 is off and draws nothing; a negative one is refused.
+  auto h = at::make_generator<at::CPUGeneratorImpl>(4);
+  auto h_ref = at::make_generator<at::CPUGeneratorImpl>(4);
+  EXPECT_TRUE(torch::equal(color_jitter(img, {}, h), img));
+  EXPECT_EQ(draw(h, 0.1), draw(h_ref, 0.1));
+  EXPECT_TRUE(contains(error_of([&] { color_jitter(img, {-0.1, 0, 0}, h); }), ">= 0"));
 }
 
 TEST(Transforms, RejectsBadInputs) {

@@ -1,5 +1,6 @@
 // Feature extraction: rows equal the backbone on the preprocessed pixels, drawings are rendered,
-// unreadable items are reported and left out, and resuming reuses intact chunks bit for bit.
+// photo views are seeded augmentations, unreadable items are reported and left out, and resuming
+// reuses intact chunks bit for bit.
 #include "hcmsn/features/feature_extractor.h"
 
 #include <gtest/gtest.h>
@@ -118,6 +119,57 @@ TEST_F(FeatureExtractorTest, RowsAreTheBackboneOnThePreprocessedPixels) {
   EXPECT_EQ(pixels.sizes(), torch::IntArrayRef({3, 32, 32}));
   EXPECT_LT(pixels.min().item<int>(), 100);
   EXPECT_EQ(pixels.max().item<int>(), 255);
+}
+
+TEST_F(FeatureExtractorTest, PhotoViewsAreSeededAugmentationsOfThePhotosOnly) {
+  const auto views = photo_view_items(*items_, 2);
+  int64_t photos = 0;
+  for (const auto& item : *items_) photos += item.modality;
+  ASSERT_EQ(static_cast<int64_t>(views.size()), 2 * photos);
+  EXPECT_EQ(views[0].id, (*items_)[6].id + "#view1");  // items 0 to 5 are sketches
+  for (size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i].modality, 1);
+    EXPECT_EQ(views[i].view, static_cast<int64_t>(i % 2) + 1);
+    EXPECT_TRUE(contains(views[i].id, "#view" + std::to_string(i % 2 + 1))) << views[i].id;
+  }
+  EXPECT_TRUE(contains(error_of([&] { photo_view_items(*items_, 0); }), "1 to 100 views"));
+  EXPECT_TRUE(contains(error_of([&] { photo_view_items(views, 1); }), "already a view"));
+
+  ExtractOptions o = options();
+  const auto image = data::decode_image_file(views[0].path);
+  // The same view is the same pixels; another view, id or seed is another draw.
+  const auto a = photo_view_pixels(image, views[0], 32, o.views);
+  EXPECT_EQ(a.sizes(), torch::IntArrayRef({3, 32, 32}));
+  EXPECT_TRUE(torch::equal(a, photo_view_pixels(image, views[0], 32, o.views)));
+  EXPECT_FALSE(torch::equal(a, photo_view_pixels(image, views[1], 32, o.views)));
+  PhotoViewOptions reseeded = o.views;
+  reseeded.seed = 1;
+  EXPECT_FALSE(torch::equal(a, photo_view_pixels(image, views[0], 32, reseeded)));
+  // Without crop, flip or jitter a view is the evaluation resize (squash) of the photo.
+  PhotoViewOptions plain;
+  plain.crop.scale = {1.0, 1.0};
+  const double aspect = static_cast<double>(image.size(2)) / static_cast<double>(image.size(1));
+  plain.crop.ratio = {aspect, aspect};
+  plain.crop.flip_probability = 0;
+  plain.jitter = {};
+  EXPECT_TRUE(torch::equal(photo_view_pixels(image, views[0], 32, plain),
+                           load_item_pixels((*items_)[6], o)))
+      << views[0].id;
+
+  // Extracted: the views' rows are the backbone on those pixels, and the cache records them.
+  auto cnn = backbone();
+  const auto result = extract_features(views, *classes_, *cnn, o);
+  ASSERT_EQ(result.cache.size(), static_cast<int64_t>(views.size()));
+  EXPECT_EQ(result.cache.meta["photo_views"]["seed"], 0);
+  EXPECT_DOUBLE_EQ(result.cache.meta["photo_views"]["brightness"].get<double>(), 0.3);
+  data::TransformOptions t = o.transform;
+  t.mean = cnn->input_options().mean;
+  t.std = cnn->input_options().std;
+  torch::NoGradGuard no_grad;
+  const auto expected = cnn->forward(data::to_backbone_input(a, t).unsqueeze(0))[0];
+  EXPECT_TRUE(torch::allclose(result.cache.features[0], expected, 1e-5, 1e-6));
+  // A plain extraction's meta and fingerprint do not mention views.
+  EXPECT_FALSE(extract_features(*items_, *classes_, *cnn, o).cache.meta.contains("photo_views"));
 }
 
 TEST_F(FeatureExtractorTest, UnreadableItemsAreReportedAndLeftOut) {

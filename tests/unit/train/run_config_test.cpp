@@ -141,6 +141,24 @@ TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
   EXPECT_EQ(c.model.hyp_dim(), 7);         // everything else as written
 }
 
+TEST(RunConfigTest, ExtraPhotosRoundTripAndNeedAFeatureCache) {
+  RunConfig c = unusual_config();
+  c.data.kind = "features";
+  c.data.extra_photos = "/some/views.cache";
+  const json j = c.to_json();
+  EXPECT_EQ(j["data"]["extra_photos"], "/some/views.cache");
+  EXPECT_EQ(RunConfig::from_json(j).data.extra_photos, "/some/views.cache");
+  // Absent (every run before issue 11's photo views): none.
+  json before = j;
+  before["data"].erase("extra_photos");
+  EXPECT_TRUE(RunConfig::from_json(before).data.extra_photos.empty());
+  EXPECT_FALSE(unusual_config().to_json()["data"].contains("extra_photos"));
+  json images = j;
+  images["data"]["kind"] = "images";
+  EXPECT_TRUE(test::contains(test::error_of([&] { RunConfig::from_json(images); }),
+                             "extra_photos needs data.kind features"));
+}
+
 TEST(RunConfigTest, RunFolderRoundTrip) {
   const std::string dir = test::temp_dir("run_config");
   const RunConfig c = unusual_config();
