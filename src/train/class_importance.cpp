@@ -81,8 +81,7 @@ std::vector<double> density_ratio_weights(const std::vector<double>& source,
   check_sample(source, "source");
   check_sample(target, "target");
   HCMSN_CHECK(options.max_weight >= 1,
-              "the largest importance weight must be at least 1 (the "
-              "mean), got ",
+              "the largest importance weight must be at least 1 (the mean), got ",
               options.max_weight);
   HCMSN_CHECK(options.bandwidth >= 0 && std::isfinite(options.bandwidth),
               "the kernel bandwidth must be positive (or 0 for Silverman's rule), got ",

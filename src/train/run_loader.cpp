@@ -91,11 +91,8 @@ TrainingSet extra_photo_rows(const std::vector<std::string>& classes, const nloh
     };
     HCMSN_CHECK(value(cache.meta) == value(meta), "the extra photos ", extra_photos,
                 " were extracted with another ", key, " (", value(cache.meta).dump(),
-                ") than the "
-                "training features (",
-                value(meta).dump(),
-                "): extract them with the same "
-                "--backbone, --weights and preprocessing");
+                ") than the training features (", value(meta).dump(),
+                "): extract them with the same --backbone, --weights and preprocessing");
   }
   TrainingSet extra = rows_of_cache(std::move(cache));
   HCMSN_CHECK(extra.modality_counts().first == 0, "the extra photos ", extra_photos,
