@@ -40,6 +40,7 @@ struct TrainCommandOptions {
   train::RunConfig config;
   std::string classifier = "mlr";
   std::string schedule = "cosine";
+  std::string checkpoint_rule = "best";
   std::string train_classes = "paired";
   int64_t val_classes = 0;
   int64_t val_folds = 0, val_fold = 0;
@@ -233,6 +234,7 @@ int run_train(TrainCommandOptions& o) {
     if (o.image_size > 0) config.backbone.input.image_size = o.image_size;
     config.model.classifier(model::parse_classifier_kind(o.classifier));
     config.trainer.schedule = train::parse_lr_schedule(o.schedule);
+    config.trainer.checkpoint_rule = train::parse_checkpoint_rule(o.checkpoint_rule);
     config.trainer.augment = !o.no_augment;
     config.trainer.sampler.seed(config.trainer.seed);
     if (o.no_cls) config.loss.lambda_cls(0.0);
@@ -526,6 +528,11 @@ void add_train_command(CLI::App& app, int& exit_code) {
                  "average the weights after every step from this fraction of the run on (dense "
                  "weight averaging: evaluated, best and last checkpoints hold the mean); 1 = off")
       ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  tr->add_option("--checkpoint-rule", o->checkpoint_rule,
+                 "which evaluated epoch best.ckpt holds: best (the best held-out score) or one-se "
+                 "(the earliest within one standard error of the best, over the held-out classes)")
+      ->check(CLI::IsMember({"best", "one-se"}))
       ->capture_default_str();
   tr->add_option("--grad-clip", t.grad_clip, "gradient-norm clip, 0 = off")->capture_default_str();
   tr->add_option("--seed", t.seed)->capture_default_str();

@@ -114,13 +114,17 @@ class FusionData {
     split.gallery = fuse(gallery_);
     split.gallery_labels = val_.photo_labels;
     FusionScore s;
-    s.map_standard = map_all(evaluate_split(split, options));
+    const auto standard = evaluate_split(split, options);
+    s.map_standard = map_all(standard);
     if (distractors_.v.defined()) {
       split.gallery = torch::cat({split.gallery, fuse(distractors_)});
       split.gallery_labels.insert(split.gallery_labels.end(), distractor_labels_.begin(),
                                   distractor_labels_.end());
     }
-    s.map_generalised = map_all(evaluate_split(split, options));
+    const auto generalised = evaluate_split(split, options);
+    s.map_generalised = map_all(generalised);
+    for (const auto& c : standard.per_class) s.class_scores[c.name] = 0.5 * c.map_all;
+    for (const auto& c : generalised.per_class) s.class_scores[c.name] += 0.5 * c.map_all;
     return s;
   }
 

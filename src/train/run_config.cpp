@@ -207,6 +207,7 @@ json trainer_to_json(const TrainerOptions& t) {
           {"min_lr_ratio", t.min_lr_ratio},
           {"warmup_steps", t.warmup_steps},
           {"average_from", t.average_from},
+          {"checkpoint_rule", to_string(t.checkpoint_rule)},
           {"grad_clip", t.grad_clip},
           {"seed", t.seed},
           {"augment", t.augment},
@@ -234,6 +235,7 @@ TrainerOptions trainer_from_json(const Fields& f) {
   t.min_lr_ratio = f.number("min_lr_ratio", 0, 1);
   t.warmup_steps = f.integer("warmup_steps", 0, kMaxCount);
   t.average_from = f.number_or("average_from", 1.0, 0, 1);  // absent before issue 11's averaging
+  t.checkpoint_rule = parse_checkpoint_rule(f.text_or("checkpoint_rule", "best"));
   t.grad_clip = f.number("grad_clip", 0, 1e12);
   t.seed = f.unsigned_integer("seed");
   t.sampler.seed(t.seed);
@@ -421,6 +423,11 @@ std::string semantics_classes_path(const std::string& run_dir) {
 std::string last_checkpoint_path(const std::string& run_dir) {
   return join(run_dir, "last.ckpt");
 }
+std::string epoch_checkpoint_path(const std::string& run_dir, int64_t epoch) {
+  return (std::filesystem::path(run_dir) / "epochs" / ("epoch-" + std::to_string(epoch) + ".ckpt"))
+      .string();
+}
+
 std::string best_checkpoint_path(const std::string& run_dir) {
   return join(run_dir, "best.ckpt");
 }

@@ -292,7 +292,8 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
                             {"map_all_generalised", choice.best.map_generalised},
                             {"score", choice.best.score()},
                             {"fusion", model::to_string(choice.weights)},
-                            {"backbone_only", choice.backbone.score()}};
+                            {"backbone_only", choice.backbone.score()},
+                            {"class_scores", choice.best.class_scores}};
     return {"validation", value, choice.best.score()};
   }
   if (config_.model.fused_embedding()) {
@@ -313,7 +314,8 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
                             {"map_all_generalised", score.map_generalised},
                             {"score", score.score()},
                             {"fusion", model::to_string(network_->hcmsn()->fusion())},
-                            {"backbone_only", backbone.score()}};
+                            {"backbone_only", backbone.score()},
+                            {"class_scores", score.class_scores}};
     return {"validation", value, score.score()};
   }
   metrics::EvaluationOptions eval;
@@ -324,6 +326,9 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
       evaluate_split(embed_split(*network_, unseen_, t.eval_batch, false, sharding), eval);
   nlohmann::json value = metrics::to_json(result);
   value.erase("per_class");
+  nlohmann::json class_scores = nlohmann::json::object();
+  for (const auto& c : result.per_class) class_scores[c.name] = c.map_all;
+  value["class_scores"] = class_scores;
   return {validating() ? "validation" : "unseen", value, result.map_all};
 }
 
@@ -382,7 +387,56 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   if (record["best"].get<bool>()) {
     save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);
   }
+  if (evaluate && t.checkpoint_rule != CheckpointRule::kBest) {
+    std::filesystem::create_directories(std::filesystem::path(run_dir_) / "epochs");
+    save_checkpoint(epoch_checkpoint_path(run_dir_, state.epoch + 1), state, *network_, nullptr,
+                    nullptr);
+  }
   return record;
+}
+
+void Trainer::apply_checkpoint_rule(TrainerState& state) {
+  const auto& t = config_.trainer;
+  if (t.checkpoint_rule == CheckpointRule::kBest || t.eval_every == 0 || state.history.empty() ||
+      state.history.back().contains("checkpoint")) {
+    return;  // nothing to choose, or chosen already (a resumed finished run)
+  }
+  std::vector<EpochClassScores> epochs;
+  std::map<int64_t, double> logged;
+  for (const auto& record : state.history) {
+    for (const char* key : {"validation", "unseen"}) {
+      if (!record.contains(key)) continue;
+      EpochClassScores e;
+      e.epoch = record["epoch"].get<int64_t>();
+      HCMSN_CHECK(record[key].contains("class_scores"), "epoch ", e.epoch,
+                  " of this run logged no class scores, which --checkpoint-rule one-se needs: "
+                  "train the run again");
+      e.class_scores = record[key]["class_scores"].get<std::map<std::string, double>>();
+      logged[e.epoch] = record[key]["score"].is_number() ? record[key]["score"].get<double>()
+                                                         : record[key]["map_all"].get<double>();
+      epochs.push_back(std::move(e));
+    }
+  }
+  const CheckpointChoice choice = choose_checkpoint(epochs, t.checkpoint_rule);
+  state.best_epoch = choice.chosen_epoch;
+  state.best_score = logged.at(choice.chosen_epoch);
+  state.history.back()["checkpoint"] = {{"rule", to_string(t.checkpoint_rule)},
+                                        {"best_epoch", choice.best_epoch},
+                                        {"chosen_epoch", choice.chosen_epoch},
+                                        {"standard_error", choice.standard_error}};
+  util::log_info("checkpoint rule {}: epoch {} (the best epoch is {}; standard error {:.4f})",
+                 to_string(t.checkpoint_rule), choice.chosen_epoch, choice.best_epoch,
+                 choice.standard_error);
+  if (!is_main()) return;
+  // best.ckpt first, then the log and last.ckpt that record the choice, then the epochs: a run
+  // stopped in between chooses again on resume from files that are all still there.
+  util::write_file_atomic(best_checkpoint_path(run_dir_),
+                          util::read_file(epoch_checkpoint_path(run_dir_, choice.chosen_epoch)));
+  std::string lines;
+  for (const auto& r : state.history) lines += r.dump() + "\n";
+  util::write_file_atomic(log_path(run_dir_), lines);
+  save_last(state);
+  std::filesystem::remove_all(std::filesystem::path(run_dir_) / "epochs");
 }
 
 TrainResult Trainer::train(bool resume) {
@@ -520,6 +574,7 @@ TrainResult Trainer::train(bool resume) {
     save_last(state);
     if (epoch_callback_) epoch_callback_(record);
   }
+  apply_checkpoint_rule(state);
   // A finished run delivers the average's mean (as last.ckpt does); training is over.
   if (average_) average_->swap();
   if (t.eval_every == 0 && is_main()) {

@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "hcmsn/data/feature_cache.h"
 #include "hcmsn/io/label_file.h"
 #include "hcmsn/io/npy.h"
 #include "hcmsn/io/safetensors.h"
+#include "hcmsn/train/checkpoint_rule.h"
 #include "hcmsn/train/class_importance.h"
 #include "hcmsn/train/run_loader.h"
 #include "support/test_support.h"
@@ -487,6 +490,44 @@ TEST_F(CliTransfer, ExtraPhotosTrainButNeverValidate) {
       train_args("bad-views2", flags + " --extra-photos '" + path("features.hfc") + "'"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(test::contains(r.output, "hold sketches")) << r.output;
+}
+
+TEST_F(CliTransfer, CheckpointRuleKeepsTheEarliestEpochWithinOneStandardError) {
+  const std::string flags = "--train-classes sketched --val-classes 2 --fusion --fusion-grid 4";
+  auto r = test::run_cli(train_args("rule", flags + " --checkpoint-rule one-se"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto log = read_json_lines(path("rule/log.jsonl"));
+  ASSERT_EQ(log.size(), 2u);  // train_args: 2 epochs
+  // The rule's choice, worked out again from the logged class scores.
+  std::vector<train::EpochClassScores> epochs;
+  for (const auto& record : log) {
+    const auto& scores = record["validation"]["class_scores"];
+    ASSERT_EQ(scores.size(), 2u) << record.dump();  // the two validation classes
+    epochs.push_back({record["epoch"].get<int64_t>(), scores.get<std::map<std::string, double>>()});
+  }
+  const auto expected =
+      train::choose_checkpoint(epochs, train::CheckpointRule::kEarliestWithinOneSe);
+  const auto& chosen = log.back()["checkpoint"];
+  EXPECT_EQ(chosen["rule"], "one-se");
+  EXPECT_EQ(chosen["best_epoch"].get<int64_t>(), expected.best_epoch);
+  EXPECT_EQ(chosen["chosen_epoch"].get<int64_t>(), expected.chosen_epoch);
+  EXPECT_DOUBLE_EQ(chosen["standard_error"].get<double>(), expected.standard_error);
+  // best.ckpt holds that epoch's weights: its state is the one saved at that epoch's end.
+  const auto best = train::load_run(path("rule"), "best");
+  EXPECT_EQ(best.state.global_step,
+            log[static_cast<size_t>(expected.chosen_epoch - 1)]["global_step"].get<int64_t>());
+  EXPECT_FALSE(std::filesystem::exists(path("rule/epochs")));  // kept only until the choice
+  // A resumed finished run does not choose again.
+  r = test::run_cli("--threads 2 train --resume --quiet --out '" + path("rule") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json_lines(path("rule/log.jsonl")), log);
+  // The default keeps the best epoch and records no choice; the rule changes nothing in training
+  // (the last epoch scores every class alike).
+  r = test::run_cli(train_args("rule-best", flags));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto plain = read_json_lines(path("rule-best/log.jsonl"));
+  EXPECT_FALSE(plain.back().contains("checkpoint"));
+  EXPECT_EQ(plain.back()["validation"]["class_scores"], log.back()["validation"]["class_scores"]);
 }
 
 TEST_F(CliTransfer, MisuseGetsAClearError) {

@@ -28,8 +28,15 @@ namespace hcmsn::train {
 using ClassWeights = std::map<std::string, double>;
 
 struct FusionScore {
+  FusionScore() = default;
+  FusionScore(double standard, double generalised)
+      : map_standard(standard), map_generalised(generalised) {}
+
   double map_standard = 0;
   double map_generalised = 0;
+  /// Each validation class's mean of its standard and generalised mAP@all (unweighted): what
+  /// train/checkpoint_rule.h compares epochs by.
+  std::map<std::string, double> class_scores;
   double score() const { return 0.5 * (map_standard + map_generalised); }
 };
 

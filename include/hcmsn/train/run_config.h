@@ -97,6 +97,9 @@ std::string semantics_path(const std::string& run_dir);
 std::string semantics_classes_path(const std::string& run_dir);
 std::string last_checkpoint_path(const std::string& run_dir);
 std::string best_checkpoint_path(const std::string& run_dir);
+/// RUN_DIR/epochs/epoch-N.ckpt: an evaluated epoch's weights, kept until the run finishes when
+/// TrainerOptions::checkpoint_rule needs them.
+std::string epoch_checkpoint_path(const std::string& run_dir, int64_t epoch);
 std::string log_path(const std::string& run_dir);
 
 void write_run_config(const std::string& run_dir, const RunConfig& config);

@@ -100,6 +100,9 @@ class Trainer {
   /// The learning rate of every optimizer group: base × schedule factor × the group's factor.
   void set_learning_rates(double factor);
   nlohmann::json end_epoch(TrainerState& state, double seconds, int64_t samples);
+  /// TrainerOptions::checkpoint_rule once the last epoch is done: best.ckpt becomes the chosen
+  /// epoch's weights, the last record says which, and the kept epochs are removed.
+  void apply_checkpoint_rule(TrainerState& state);
   void save_last(const TrainerState& state);
   bool validating() const;
   /// Evaluates the held-out rows (validation classes, else unseen; fusion weights chosen there

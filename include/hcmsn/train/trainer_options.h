@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hcmsn/train/balanced_sampler.h"
+#include "hcmsn/train/checkpoint_rule.h"
 
 namespace hcmsn::train {
 
@@ -36,6 +37,9 @@ struct TrainerOptions {
   /// used from last.ckpt are the mean of those after every step from this fraction of the run
   /// on (the first ceil(average_from · steps) steps are left out); 1: off, the last step's weights.
   double average_from = 1.0;
+  /// Which evaluated epoch best.ckpt holds (checkpoint_rule.h). With kEarliestWithinOneSe every
+  /// evaluated epoch's weights are kept in RUN/epochs/ until the run finishes.
+  CheckpointRule checkpoint_rule = CheckpointRule::kBest;
   /// Seeds batches, initialisation, dropout and augmentation.
   uint64_t seed = 0;
   /// Random horizontal flips and shifts of image inputs.

@@ -154,6 +154,25 @@ TEST(FusionSelection, ClassWeightsWeighEachQuerysAveragePrecision) {
     if (c.name == "b") b = c.map_all;
   }
   EXPECT_NEAR(weighted.back().score.map_standard, (2 * a + b) / 3, 1e-9);
+  // Each class's score is the mean of its standard and generalised mAP (training photos as
+  // distractors), unweighted.
+  const auto train_photos = (training.modality == model::kPhoto).nonzero().view(-1);
+  auto gallery_labels = labels_of(validation, photos);
+  const auto distractor_labels = labels_of(training, train_photos);
+  gallery_labels.insert(gallery_labels.end(), distractor_labels.begin(), distractor_labels.end());
+  const auto generalised = metrics::evaluate_embeddings(
+      validation.inputs.index_select(0, sketches),
+      torch::cat({validation.inputs.index_select(0, photos),
+                  training.inputs.index_select(0, train_photos)}),
+      metrics::encode_labels(labels_of(validation, sketches), gallery_labels), cosine, options);
+  const auto& class_scores = weighted.back().score.class_scores;
+  ASSERT_EQ(class_scores.size(), 3u);
+  for (size_t c = 0; c < 3; ++c) {
+    const auto& name = result.per_class[c].name;
+    ASSERT_EQ(generalised.per_class[c].name, name);
+    EXPECT_NEAR(class_scores.at(name),
+                0.5 * (result.per_class[c].map_all + generalised.per_class[c].map_all), 1e-9);
+  }
   EXPECT_NE(weighted.back().score.map_standard, plain.back().score.map_standard);
 
   EXPECT_TRUE(test::contains(

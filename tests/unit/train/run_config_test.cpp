@@ -75,6 +75,7 @@ RunConfig unusual_config() {
   t.eval_batch = 64;
   t.fusion_weights = "0.5,0.25,0.25";
   t.average_from = 0.625;
+  t.checkpoint_rule = CheckpointRule::kEarliestWithinOneSe;
   t.fusion_grid_steps = 4;
   c.data.kind = "images";
   c.data.path = "/some/where";
@@ -113,6 +114,7 @@ TEST(RunConfigTest, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.loss.lambda_bridge(), 0.45);
   EXPECT_EQ(back.trainer.fusion_weights, "0.5,0.25,0.25");
   EXPECT_EQ(back.trainer.average_from, 0.625);
+  EXPECT_EQ(back.trainer.checkpoint_rule, CheckpointRule::kEarliestWithinOneSe);
   EXPECT_EQ(back.validation_classes, (std::vector<std::string>{"f"}));
   // The defaults survive too.
   const RunConfig d;
@@ -126,7 +128,8 @@ TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
     j["model"].erase(key);
   }
   for (const char* key : {"lambda_kd", "kd_temperature", "lambda_bridge"}) j["loss"].erase(key);
-  for (const char* key : {"fusion_weights", "fusion_grid_steps", "average_from"}) {
+  for (const char* key :
+       {"fusion_weights", "fusion_grid_steps", "average_from", "checkpoint_rule"}) {
     j["trainer"].erase(key);
   }
   j.erase("validation_classes");
@@ -138,7 +141,8 @@ TEST(RunConfigTest, RunsFromBeforeKnowledgeTransferLoadWithItOff) {
   EXPECT_TRUE(c.trainer.fusion_weights.empty());
   EXPECT_TRUE(c.validation_classes.empty());
   EXPECT_EQ(c.trainer.average_from, 1.0);  // no weight averaging
-  EXPECT_EQ(c.model.hyp_dim(), 7);         // everything else as written
+  EXPECT_EQ(c.trainer.checkpoint_rule, CheckpointRule::kBest);
+  EXPECT_EQ(c.model.hyp_dim(), 7);  // everything else as written
 }
 
 TEST(RunConfigTest, ExtraPhotosRoundTripAndNeedAFeatureCache) {
