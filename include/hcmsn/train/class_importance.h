@@ -6,7 +6,8 @@
 // alike. Issue 11 measured that they are not: the fused embedding's semantic part (the ConSE
 // bridge) and the distilled student lean on the backbone's ImageNet classifier, and the fold
 // classes are nearer its 1,000 classes (median teacher similarity 0.81 on QuickDraw-Ext) than
-// the split's unseen classes (0.59). So the folds overrate the teacher-made parts.
+// the split's unseen classes (0.59). If that is why the folds overrate the teacher-made parts,
+// weighting the folds corrects it; on the real data it did not change the choice (README).
 //
 // The correction is importance-weighted cross-validation under covariate shift (Shimodaira 2000;
 // Sugiyama, Krauledat & Müller, JMLR 2007), with one covariate per class: its teacher
@@ -39,7 +40,7 @@ struct ImportanceOptions {
 };
 
 /// w_i = p_target(source_i) / p_source(source_i), Gaussian kernel density estimates, normalised
-/// to mean 1; weights above max_weight are clipped and the rest rescaled until none exceeds it.
+/// to mean 1 under the cap: w_i = min(max_weight, a · ratio_i) with a solved for mean 1.
 /// Throws hcmsn::Error on an empty sample, a non-finite value, max_weight < 1 or a negative
 /// bandwidth.
 std::vector<double> density_ratio_weights(const std::vector<double>& source,
