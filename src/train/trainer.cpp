@@ -332,6 +332,12 @@ std::tuple<std::string, nlohmann::json, double> Trainer::evaluate_held_out() {
   return {validating() ? "validation" : "unseen", value, result.map_all};
 }
 
+void Trainer::write_log(const TrainerState& state) const {
+  std::string lines;
+  for (const auto& r : state.history) lines += r.dump() + "\n";
+  util::write_file_atomic(log_path(run_dir_), lines);
+}
+
 void Trainer::save_last(const TrainerState& state) {
   if (!is_main()) return;
   save_checkpoint(last_checkpoint_path(run_dir_), state, *network_, generator_opt_.get(),
@@ -381,9 +387,7 @@ nlohmann::json Trainer::end_epoch(TrainerState& state, double seconds, int64_t s
   }
   state.history.push_back(record);
   if (!is_main()) return record;
-  std::string lines;
-  for (const auto& r : state.history) lines += r.dump() + "\n";
-  util::write_file_atomic(log_path(run_dir_), lines);
+  write_log(state);
   if (record["best"].get<bool>()) {
     save_checkpoint(best_checkpoint_path(run_dir_), state, *network_, nullptr, nullptr);
   }
@@ -432,9 +436,7 @@ void Trainer::apply_checkpoint_rule(TrainerState& state) {
   // stopped in between chooses again on resume from files that are all still there.
   util::write_file_atomic(best_checkpoint_path(run_dir_),
                           util::read_file(epoch_checkpoint_path(run_dir_, choice.chosen_epoch)));
-  std::string lines;
-  for (const auto& r : state.history) lines += r.dump() + "\n";
-  util::write_file_atomic(log_path(run_dir_), lines);
+  write_log(state);
   save_last(state);
   std::filesystem::remove_all(std::filesystem::path(run_dir_) / "epochs");
 }

@@ -103,6 +103,8 @@ class Trainer {
   /// TrainerOptions::checkpoint_rule once the last epoch is done: best.ckpt becomes the chosen
   /// epoch's weights, the last record says which, and the kept epochs are removed.
   void apply_checkpoint_rule(TrainerState& state);
+  /// RUN_DIR/log.jsonl: every record of the history, one per line, written atomically.
+  void write_log(const TrainerState& state) const;
   void save_last(const TrainerState& state);
   bool validating() const;
   /// Evaluates the held-out rows (validation classes, else unseen; fusion weights chosen there
