@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -29,12 +32,45 @@ std::string shared(const std::string& name) {
   return std::string(HCMSN_SHARED_DIR) + "/" + name;
 }
 
+namespace {
+
+// The directories temp_dir made, removed when the process that made them exits: a suite run
+// left ~14 GB of them in /tmp before, enough to fill a CI machine's disk. A forked child that
+// exits normally does not remove its parent's (the pid check).
+class TempDirRegistry {
+ public:
+  ~TempDirRegistry() {
+    if (getpid() != owner_ || std::getenv("HCMSN_KEEP_TEST_DIRS") != nullptr) return;
+    for (const auto& dir : dirs_) {
+      std::error_code ec;  // best effort: a leftover is not a test failure
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+  void add(const std::filesystem::path& dir) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(dir);
+  }
+
+ private:
+  pid_t owner_ = getpid();
+  std::mutex mutex_;
+  std::vector<std::filesystem::path> dirs_;
+};
+
+TempDirRegistry& temp_dirs() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string temp_dir(const std::string& tag) {
   std::random_device rd;
   const auto dir =
       std::filesystem::temp_directory_path() / ("hcmsn_test_" + tag + "_" + std::to_string(rd()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  temp_dirs().add(dir);
   return dir.string();
 }
 

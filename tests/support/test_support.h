@@ -15,7 +15,8 @@ namespace hcmsn::test {
 std::string fixture(const std::string& name);
 /// ../shared/<name> (real data and weights; tests needing it skip when it is absent)
 std::string shared(const std::string& name);
-/// A fresh empty temporary directory (removed at process exit is not guaranteed).
+/// A fresh empty temporary directory, removed with its contents when the test process exits
+/// normally (kept when HCMSN_KEEP_TEST_DIRS is set, to look at after a failure).
 std::string temp_dir(const std::string& tag);
 
 /// Central finite differences of a scalar function f at `inputs` (float64, requires_grad not
