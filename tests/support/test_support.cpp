@@ -78,6 +78,7 @@ double gradient_check_error(
     const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& f,
     const std::vector<torch::Tensor>& inputs, double step) {
   std::vector<torch::Tensor> xs;
+  xs.reserve(inputs.size());
   for (const auto& x : inputs)
     xs.push_back(x.detach().to(torch::kFloat64).clone().requires_grad_(true));
   const torch::Tensor out = f(xs);
