@@ -10,14 +10,14 @@ cd "$(dirname "$0")/.."
 model=${1:-${HCMSN_MINILM_DIR:-}}
 bin=${2:-build/hcmsn}
 data=${3:-../shared/data}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 if [ -z "$model" ]; then
-  model=$(mktemp -d)
+  model="$tmp/minilm"  # fetched for this run only, removed with $tmp
   scripts/fetch_minilm.sh "$model"
 fi
 out=share/semantics
 mkdir -p "$out"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 make_one() {  # NAME SPLIT_PREFIX
   local name=$1 split=$2
   # Split files may lack a final newline: add one, then keep the name before the last space.
