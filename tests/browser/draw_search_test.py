@@ -185,6 +185,8 @@ def main():
             return SKIP
 
     work = tempfile.mkdtemp(prefix="hcmsn_browser_")
+    # Chromium's own temporary folders go with the test's (it left one in /tmp per run).
+    os.environ["TMPDIR"] = work
     server = None
     try:
         gallery = build_gallery(args.cli, work)
