@@ -31,10 +31,15 @@ CheckpointChoice choose_checkpoint(const std::vector<EpochClassScores>& epochs,
   HCMSN_CHECK(!epochs.front().class_scores.empty(), "epoch ", epochs.front().epoch,
               " has no class scores");
   size_t best = 0;
-  for (size_t i = 0; i < epochs.size(); ++i) {
+  double best_mean = class_mean(epochs.front());
+  for (size_t i = 1; i < epochs.size(); ++i) {
     HCMSN_CHECK(epochs[i].class_scores.size() == epochs.front().class_scores.size(), "epoch ",
                 epochs[i].epoch, " scored other classes than epoch ", epochs.front().epoch);
-    if (class_mean(epochs[i]) > class_mean(epochs[best])) best = i;
+    const double mean = class_mean(epochs[i]);
+    if (mean > best_mean) {
+      best = i;
+      best_mean = mean;
+    }
   }
   CheckpointChoice choice;
   choice.best_epoch = epochs[best].epoch;

@@ -1,7 +1,6 @@
 #include "hcmsn/train/fusion_selection.h"
 
 #include <cmath>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,8 +81,8 @@ class FusionData {
                     "': weigh every validation class or none");
         HCMSN_CHECK(it->second >= 0 && std::isfinite(it->second), "the validation class '", label,
                     "' has the weight ", it->second, ": weights must be finite and >= 0");
-        query_weights_.push_back(it->second);
       }
+      class_weights_ = class_weights;
     }
     const auto parts = embed_parts_of(network, validation, batch, sharding_);
     query_ = slice(parts, val_.sketches);
@@ -129,20 +128,18 @@ class FusionData {
   }
 
  private:
-  // mAP@all, or with class weights the weighted mean of the queries' APs (a query whose class
-  // has no photo counts as the protocol counts it: skipped, or with AP 0).
+  // mAP@all, or with class weights the weighted mean of the queries' APs: a class's mean AP
+  // weighs its weight times its counted queries (a class without photos counts as the protocol
+  // counts it: skipped, or with AP 0).
   double map_all(const metrics::RetrievalResult& result) const {
-    if (query_weights_.empty()) return result.map_all;
-    std::set<std::string> empty;
-    for (const auto& c : result.per_class) {
-      if (c.num_relevant == 0) empty.insert(c.name);
-    }
+    if (class_weights_.empty()) return result.map_all;
     const bool skip = result.empty_queries == metrics::EmptyQueryPolicy::kSkip;
     double sum = 0, weight = 0;
-    for (size_t q = 0; q < query_weights_.size(); ++q) {
-      if (skip && empty.count(val_.sketch_labels[q]) > 0) continue;
-      sum += query_weights_[q] * result.per_query_ap[q];
-      weight += query_weights_[q];
+    for (const auto& c : result.per_class) {
+      if (skip && c.num_relevant == 0) continue;
+      const double w = class_weights_.at(c.name) * static_cast<double>(c.num_queries);
+      sum += w * c.map_all;
+      weight += w;
     }
     HCMSN_CHECK(weight > 0, "every validation query weighs 0: give some class a positive weight");
     return sum / weight;
@@ -159,7 +156,7 @@ class FusionData {
   Rows val_;
   model::EmbeddingParts query_, gallery_, distractors_;
   std::vector<std::string> distractor_labels_;
-  std::vector<double> query_weights_;  // per validation sketch; empty: unweighted
+  ClassWeights class_weights_;  // empty: unweighted
 };
 
 nlohmann::json score_json(const FusionScore& s) {

@@ -49,6 +49,35 @@ std::vector<std::string> labels_of(const TrainingSet& set, const torch::Tensor& 
   return out;
 }
 
+// Independently of the selection: the cosine ranking of the raw inputs through the metrics
+// library, the validation sketches against the validation photos (standard) and against those
+// plus the training photos (generalised).
+struct RawCosine {
+  metrics::RetrievalResult standard, generalised;
+};
+RawCosine raw_cosine(const TrainingSet& validation, const TrainingSet& training) {
+  const auto sketches = (validation.modality == model::kSketch).nonzero().view(-1);
+  const auto photos = (validation.modality == model::kPhoto).nonzero().view(-1);
+  const auto train_photos = (training.modality == model::kPhoto).nonzero().view(-1);
+  metrics::DistanceOptions cosine;
+  cosine.metric = metrics::Metric::kCosine;
+  metrics::EvaluationOptions options;
+  options.ks = {1};
+  const auto q = validation.inputs.index_select(0, sketches);
+  const auto g = validation.inputs.index_select(0, photos);
+  const auto query_labels = labels_of(validation, sketches);
+  auto gallery_labels = labels_of(validation, photos);
+  RawCosine r;
+  r.standard = metrics::evaluate_embeddings(
+      q, g, metrics::encode_labels(query_labels, gallery_labels), cosine, options);
+  const auto distractor_labels = labels_of(training, train_photos);
+  gallery_labels.insert(gallery_labels.end(), distractor_labels.begin(), distractor_labels.end());
+  r.generalised = metrics::evaluate_embeddings(
+      q, torch::cat({g, training.inputs.index_select(0, train_photos)}),
+      metrics::encode_labels(query_labels, gallery_labels), cosine, options);
+  return r;
+}
+
 model::RetrievalNetwork fused_network() {
   torch::manual_seed(1);
   model::HCMSNModelOptions o(3);
@@ -96,25 +125,7 @@ TEST(FusionSelection, BackboneOnlyScoreIsTheRawFeaturesCosine) {
   const auto validation = clustered({"a", "b", "c"}, 4, 3, 12, 5);
   const auto training = clustered({"e", "f"}, 4, 2, 12, 6);
   const auto choice = select_fusion(*network, validation, training, 2);
-  // Independently: cosine ranking of the raw inputs, through the metrics library.
-  const auto sketches = (validation.modality == model::kSketch).nonzero().view(-1);
-  const auto photos = (validation.modality == model::kPhoto).nonzero().view(-1);
-  const auto train_photos = (training.modality == model::kPhoto).nonzero().view(-1);
-  metrics::DistanceOptions cosine;
-  cosine.metric = metrics::Metric::kCosine;
-  metrics::EvaluationOptions options;
-  options.ks = {1};
-  const auto q = validation.inputs.index_select(0, sketches);
-  const auto g = validation.inputs.index_select(0, photos);
-  const auto standard = metrics::evaluate_embeddings(
-      q, g, metrics::encode_labels(labels_of(validation, sketches), labels_of(validation, photos)),
-      cosine, options);
-  auto gallery_labels = labels_of(validation, photos);
-  const auto distractor_labels = labels_of(training, train_photos);
-  gallery_labels.insert(gallery_labels.end(), distractor_labels.begin(), distractor_labels.end());
-  const auto generalised = metrics::evaluate_embeddings(
-      q, torch::cat({g, training.inputs.index_select(0, train_photos)}),
-      metrics::encode_labels(labels_of(validation, sketches), gallery_labels), cosine, options);
+  const auto [standard, generalised] = raw_cosine(validation, training);
   EXPECT_NEAR(choice.backbone.map_standard, standard.map_all, 1e-9);
   EXPECT_NEAR(choice.backbone.map_generalised, generalised.map_all, 1e-9);
   EXPECT_GE(choice.best.score(), choice.backbone.score());
@@ -136,16 +147,7 @@ TEST(FusionSelection, ClassWeightsWeighEachQuerysAveragePrecision) {
   // against the evaluator's own per-class mAPs of that ranking, every class having 4 queries.
   const auto weighted =
       score_fusion_grid(*network, validation, training, 2, 256, {}, {{"a", 2}, {"b", 1}, {"c", 0}});
-  const auto sketches = (validation.modality == model::kSketch).nonzero().view(-1);
-  const auto photos = (validation.modality == model::kPhoto).nonzero().view(-1);
-  metrics::DistanceOptions cosine;
-  cosine.metric = metrics::Metric::kCosine;
-  metrics::EvaluationOptions options;
-  options.ks = {1};
-  const auto result = metrics::evaluate_embeddings(
-      validation.inputs.index_select(0, sketches), validation.inputs.index_select(0, photos),
-      metrics::encode_labels(labels_of(validation, sketches), labels_of(validation, photos)),
-      cosine, options);
+  const auto [result, generalised] = raw_cosine(validation, training);
   ASSERT_EQ(result.per_class.size(), 3u);
   double a = -1, b = -1;
   for (const auto& c : result.per_class) {
@@ -156,15 +158,6 @@ TEST(FusionSelection, ClassWeightsWeighEachQuerysAveragePrecision) {
   EXPECT_NEAR(weighted.back().score.map_standard, (2 * a + b) / 3, 1e-9);
   // Each class's score is the mean of its standard and generalised mAP (training photos as
   // distractors), unweighted.
-  const auto train_photos = (training.modality == model::kPhoto).nonzero().view(-1);
-  auto gallery_labels = labels_of(validation, photos);
-  const auto distractor_labels = labels_of(training, train_photos);
-  gallery_labels.insert(gallery_labels.end(), distractor_labels.begin(), distractor_labels.end());
-  const auto generalised = metrics::evaluate_embeddings(
-      validation.inputs.index_select(0, sketches),
-      torch::cat({validation.inputs.index_select(0, photos),
-                  training.inputs.index_select(0, train_photos)}),
-      metrics::encode_labels(labels_of(validation, sketches), gallery_labels), cosine, options);
   const auto& class_scores = weighted.back().score.class_scores;
   ASSERT_EQ(class_scores.size(), 3u);
   for (size_t c = 0; c < 3; ++c) {
